@@ -1,0 +1,257 @@
+/*
+ * extent.c - the one data path: extents of a backing file, copied through
+ * the window cache.
+ *
+ * An extent is (backing, base, length, grow). Offsets are translated by
+ * base and clamped by the length (for a growable extent, the backing size
+ * minus base), then split at window boundaries; each piece is a pin of one
+ * window, one safe_copy() and an unpin. No lock is held while copying: the
+ * only shared state read here is the backing's size, loaded atomically.
+ *
+ * Faults: a window may outlive the bytes it maps (another process truncated
+ * the backing file) or a store may hit a hole the disk has no room for. The
+ * copy then returns -EFAULT instead of dying of SIGBUS. A read refreshes the
+ * size and reports EOF, the bytes it already has, or EIO. A write repeats
+ * the rest with pwrite(), which either succeeds (the fault was a race with
+ * a truncate) or fails with the real errno (ENOSPC, EDQUOT, EIO).
+ */
+#include <errno.h>
+#include <limits.h>
+#include <stdint.h>
+#include <unistd.h>
+
+#include "panefs/backing.h"
+#include "panefs/extent.h"
+#include "panefs/panefs.h"
+#include "panefs/safecopy.h"
+#include "panefs/wcache.h"
+#include "util.h"
+
+/* Largest file offset + 1 that off_t can express. */
+#define OFF_LIMIT ((uint64_t)INT64_MAX)
+
+static inline uint64_t min_u64(uint64_t a, uint64_t b)
+{
+	return a < b ? a : b;
+}
+
+uint64_t extent_length(const struct extent *e)
+{
+	uint64_t size;
+
+	if (!e->grow)
+		return e->length;
+	size = backing_size(e->b);
+	return size > e->base ? size - e->base : 0;
+}
+
+/*
+ * Copy between buf and the backing bytes [pos, pos + n) window by window.
+ * to_file selects the direction. Stops early at the backing's cached end.
+ * Returns bytes copied; *fault is set to the error that stopped it
+ * (-EFAULT from a caught fault, or a wcache_get() error), 0 otherwise.
+ */
+static size_t copy_windows(struct panefs *fs, struct backing *b, char *buf,
+			   size_t n, uint64_t pos, bool to_file, int *fault)
+{
+	struct wc_ref ref;
+	uint64_t size, end, chunk;
+	char *win;
+	size_t done = 0;
+	int rc = 0;
+
+	while (done < n) {
+		size = backing_size(b);
+		if (pos >= size)
+			break;
+		rc = wcache_get(fs->wc, &b->wf, pos, size, &ref);
+		if (rc)
+			break;
+		/* The window may map past the end of the file (page
+		 * rounding, or a size that changed since): clamp to both. */
+		end = min_u64(ref.start + ref.len, size);
+		chunk = min_u64(n - done, end - pos);
+		win = ref.base + (pos - ref.start);
+		if (to_file)
+			rc = safe_copy(win, buf + done, chunk);
+		else
+			rc = safe_copy(buf + done, win, chunk);
+		wcache_put(fs->wc, &ref);
+		if (rc)
+			break;
+		done += chunk;
+		pos += chunk;
+	}
+	*fault = rc;
+	return done;
+}
+
+ssize_t extent_read(struct panefs *fs, const struct extent *e, void *buf,
+		    size_t n, uint64_t off)
+{
+	uint64_t len;
+	size_t want, done = 0, got;
+	bool refreshed = false;
+	int fault = 0;
+	ssize_t ret;
+
+	if (n > SSIZE_MAX)
+		n = SSIZE_MAX;
+	if (off >= OFF_LIMIT || e->base > OFF_LIMIT - off) {
+		ret = 0;
+		goto out;
+	}
+
+again:
+	len = extent_length(e);
+	if (off + done < len && done < n) {
+		want = min_u64(n - done, len - (off + done));
+		got = copy_windows(fs, e->b, (char *)buf + done, want,
+				   e->base + off + done, false, &fault);
+		done += got;
+		if ((fault == -EFAULT || (!fault && got < want)) &&
+		    !refreshed) {
+			/*
+			 * Truncated under a window, or the backing file is
+			 * shorter than the extent: adopt the real size (which
+			 * drops stale windows) and retry what is left; the
+			 * retry sees the new end.
+			 */
+			refreshed = true;
+			backing_refresh(fs, e->b);
+			goto again;
+		}
+		if (fault && done) {
+			ret = done;
+			goto out;
+		}
+		if (fault) {
+			ret = fault == -EFAULT ? -EIO : fault;
+			goto out;
+		}
+	}
+	if (done < n && e->grow && !refreshed) {
+		/* A short read means EOF to the kernel; someone outside the
+		 * mount may have grown the file, so ask once first. */
+		refreshed = true;
+		if (backing_refresh(fs, e->b) == 0 && extent_length(e) > len)
+			goto again;
+	}
+	ret = done;
+out:
+	return ret;
+}
+
+/* Write what a window copy could not, to learn the errno behind a fault. */
+static ssize_t write_rest(struct backing *b, const char *buf, size_t n,
+			  uint64_t pos)
+{
+	ssize_t w;
+	size_t done = 0;
+
+	while (done < n) {
+		w = pwrite(b->wf.fd, buf + done, n - done, (off_t)(pos + done));
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			return done ? (ssize_t)done : neg_errno();
+		}
+		if (w == 0)
+			break;
+		done += w;
+	}
+	return done;
+}
+
+ssize_t extent_write(struct panefs *fs, const struct extent *e, const void *buf,
+		     size_t n, uint64_t off)
+{
+	struct backing *b = e->b;
+	uint64_t pos, size;
+	size_t done;
+	ssize_t rest, ret;
+	int fault;
+
+	if (!b->wf.writable) {
+		ret = fs->opt.ro ? -EROFS : -EBADF;
+		goto out;
+	}
+	if (n > SSIZE_MAX)
+		n = SSIZE_MAX;
+	if (n == 0) {
+		ret = 0;
+		goto out;
+	}
+	if (off >= OFF_LIMIT || e->base > OFF_LIMIT - off ||
+	    n > OFF_LIMIT - (e->base + off)) {
+		ret = e->grow ? -EFBIG : -ENOSPC;
+		goto out;
+	}
+	pos = e->base + off;
+
+	if (e->grow) {
+		ret = backing_grow(fs, b, pos + n);
+		if (ret)
+			goto out;
+	} else {
+		/* A block device's behaviour: bytes past the end do not
+		 * fit, a write that straddles the end is cut short. */
+		if (off >= e->length) {
+			ret = -ENOSPC;
+			goto out;
+		}
+		n = min_u64(n, e->length - off);
+		/* A fixed extent never grows its backing file: what lies
+		 * past a (shrunk) backing end does not fit either. */
+		size = backing_size(b);
+		if (pos + n > size) {
+			backing_refresh(fs, b);
+			size = backing_size(b);
+			if (pos >= size) {
+				ret = -ENOSPC;
+				goto out;
+			}
+			n = min_u64(n, size - pos);
+		}
+	}
+
+	done = copy_windows(fs, b, (char *)buf, n, pos, true, &fault);
+	if (done)
+		__atomic_store_n(&b->mtime_dirty, 1, __ATOMIC_RELEASE);
+	if (done == n) {
+		ret = done;
+		goto out;
+	}
+	if (fault && fault != -EFAULT) {
+		/* No window (e.g. -ENOMEM): report what was written. */
+		ret = done ? (ssize_t)done : fault;
+		goto out;
+	}
+	/*
+	 * A fault (disk full while filling a hole, or a truncate racing
+	 * with us) or the backing end moved below us. pwrite() the rest:
+	 * it succeeds, extending the file like a racing write(2) would, or
+	 * it fails with the errno the fault stood for.
+	 */
+	if (!e->grow) {
+		/* Not past the real end of the backing file, though. */
+		backing_refresh(fs, b);
+		size = backing_size(b);
+		n = min_u64(n, size > pos ? size - pos : 0);
+	}
+	if (done >= n) {
+		ret = done ? (ssize_t)done : -ENOSPC;
+		goto out;
+	}
+	rest = write_rest(b, (const char *)buf + done, n - done, pos + done);
+	if (rest > 0)
+		__atomic_store_n(&b->mtime_dirty, 1, __ATOMIC_RELEASE);
+	if (rest < 0)
+		ret = done ? (ssize_t)done : rest;
+	else
+		ret = done + rest;
+	if (e->grow && rest > 0)
+		backing_refresh(fs, b);
+out:
+	return ret;
+}

@@ -1,0 +1,365 @@
+/*
+ * main.c - the panefs daemon: options, mount, session loop, signals, daemon
+ * mode, logging.
+ *
+ * Exit status (the contract with users and tests):
+ *   0  clean run: unmounted by fusermount3 -u / umount, SIGTERM, SIGINT or
+ *      SIGHUP; also -h/--help and -V/--version.
+ *   1  could not mount or serve (libfuse, kernel or resource failure).
+ *   2  bad input (options, SOURCE, MOUNTPOINT): one line on stderr naming the
+ *      problem, and nothing was mounted.
+ *
+ * Setup acquires in order: options -> SOURCE fd -> safecopy -> window cache
+ * -> inode table -> fuse args -> session -> signal handlers -> mount; the
+ * exit path releases in the reverse order through labelled gotos.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <unistd.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+
+#include "ops_i.h"
+#include "util.h"
+#include "panefs/inode.h"
+#include "panefs/options.h"
+#include "panefs/panefs.h"
+#include "panefs/safecopy.h"
+#include "panefs/wcache.h"
+
+#ifndef PANEFS_VERSION
+#define PANEFS_VERSION "unknown"
+#endif
+
+enum {
+	EXIT_OK = 0,
+	EXIT_FAIL = 1,	/* mount or runtime failure */
+	EXIT_USAGE = 2, /* bad input; nothing mounted */
+};
+
+/* Default attribute/entry cache timeouts (seconds). */
+#define PANEFS_ATTR_TIMEOUT 1.0
+#define PANEFS_ENTRY_TIMEOUT 1.0
+
+static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* One line on stderr, prefixed "panefs: ". */
+static void say(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("panefs: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+/* Once daemonized stderr is /dev/null: send libfuse's messages to syslog. */
+static void syslog_log(enum fuse_log_level level, const char *fmt, va_list ap)
+{
+	vsyslog((int)level, fmt, ap);
+}
+
+/*
+ * Many backing files may be open at once (one per open file plus O_PATH
+ * fallbacks); raise the soft descriptor limit to the hard one. Failure is
+ * not fatal.
+ */
+static void raise_fd_limit(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		(void)setrlimit(RLIMIT_NOFILE, &rl);
+	}
+}
+
+/*
+ * "-o fsname=VALUE" with ',' and '\' escaped as fuse_opt expects, so a
+ * SOURCE path holding a comma stays one option. Returns NULL on ENOMEM.
+ */
+static char *fsname_opt(const char *value)
+{
+	static const char prefix[] = "fsname=";
+	size_t n = strlen(value);
+	char *s, *d;
+
+	if (n > (SIZE_MAX - sizeof(prefix)) / 2)
+		return NULL;
+	s = malloc(sizeof(prefix) + 2 * n);
+	if (!s)
+		return NULL;
+	memcpy(s, prefix, sizeof(prefix) - 1);
+	d = s + sizeof(prefix) - 1;
+	for (; *value; value++) {
+		if (*value == ',' || *value == '\\')
+			*d++ = '\\';
+		*d++ = *value;
+	}
+	*d = '\0';
+	return s;
+}
+
+/*
+ * Build libfuse's argv: what options.c prepared (user pass-through options,
+ * subtype, implied default_permissions, debug) plus fsname=SOURCE unless the
+ * user named one. 0 or -ENOMEM; args is freed by the caller either way.
+ */
+static int build_fuse_args(const struct panefs_options *o, const char *source,
+			   struct fuse_args *args)
+{
+	char *fsname = NULL;
+	int i, rc = -ENOMEM;
+
+	for (i = 0; i < o->fuse_argc; i++)
+		if (fuse_opt_add_arg(args, o->fuse_argv[i]) == -1)
+			goto out;
+	if (o->fuse_argc == 0 && fuse_opt_add_arg(args, "panefs") == -1)
+		goto out;
+	if (!o->fsname_given) {
+		fsname = fsname_opt(source);
+		if (!fsname || fuse_opt_add_arg(args, "-o") == -1 ||
+		    fuse_opt_add_arg(args, fsname) == -1)
+			goto out;
+	}
+	rc = 0;
+out:
+	free(fsname);
+	return rc;
+}
+
+/* SOURCE: an existing directory; resolve it and hold an O_PATH fd on it. */
+static int open_source(const char *given, char **real, int *fd)
+{
+	struct stat st;
+
+	*real = realpath(given, NULL);
+	if (!*real) {
+		say("SOURCE '%s': %s", given, strerror(errno));
+		return -1;
+	}
+	*fd = open(*real, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (*fd < 0) {
+		say("SOURCE '%s': %s", given,
+		    errno == ENOTDIR ? "not a directory" : strerror(errno));
+		return -1;
+	}
+	if (fstat(*fd, &st) < 0 || !S_ISDIR(st.st_mode)) {
+		say("SOURCE '%s': not a directory", given);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * MOUNTPOINT: an existing directory. Resolved to an absolute path because
+ * the daemon leaves its working directory (fuse_daemonize() goes to "/")
+ * and libfuse unmounts by the name it mounted on.
+ */
+static int check_mountpoint(const char *given, char **real)
+{
+	struct stat st;
+
+	*real = realpath(given, NULL);
+	if (!*real || stat(*real, &st) < 0) {
+		if (errno == ENOTCONN)
+			say("MOUNTPOINT '%s': %s (a dead FUSE mount? try "
+			    "'fusermount3 -u %s')",
+			    given, strerror(errno), given);
+		else
+			say("MOUNTPOINT '%s': %s", given, strerror(errno));
+		return -1;
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		say("MOUNTPOINT '%s': not a directory", given);
+		return -1;
+	}
+	return 0;
+}
+
+static void print_help(const char *prog)
+{
+	printf("usage: %s [-f] [-d] [-s] [-o OPT[,OPT...]] SOURCE MOUNTPOINT\n"
+	       "       %s -h | --help        %s -V | --version\n\n",
+	       prog, prog, prog);
+	fputs(panefs_usage(), stdout);
+	printf("\nlibfuse command line options:\n");
+	fflush(stdout);
+	fuse_cmdline_help();
+	printf("\nlibfuse low-level options:\n");
+	fflush(stdout);
+	fuse_lowlevel_help();
+}
+
+static int run_loop(struct fuse_session *se, const struct panefs_options *o)
+{
+	struct fuse_loop_config *cfg;
+	int rc;
+
+	if (o->single_thread)
+		return fuse_session_loop(se);
+
+	cfg = fuse_loop_cfg_create();
+	if (!cfg)
+		return -ENOMEM;
+	fuse_loop_cfg_set_clone_fd(cfg, o->clone_fd ? 1 : 0);
+	if (o->max_threads)
+		fuse_loop_cfg_set_max_threads(cfg, o->max_threads);
+	if (o->max_idle_threads)
+		fuse_loop_cfg_set_idle_threads(cfg, o->max_idle_threads);
+	rc = fuse_session_loop_mt(se, cfg);
+	fuse_loop_cfg_destroy(cfg);
+	return rc;
+}
+
+int main(int argc, char *argv[])
+{
+	struct panefs fs;
+	struct fuse_args args = FUSE_ARGS_INIT(0, NULL);
+	struct wcache_params wp;
+	const struct fuse_lowlevel_ops *ops = &panefs_ll_ops;
+	struct fuse_session *se = NULL;
+	char err[512];
+	char *source = NULL;
+	char *mountpoint = NULL;
+	int status = EXIT_USAGE;
+	int rc;
+
+	memset(&fs, 0, sizeof(fs));
+	fs.source_fd = -1;
+
+	rc = panefs_parse_args(argc, argv, &fs.opt, err, sizeof(err));
+	if (rc < 0) {
+		say("%s", err);
+		goto out_opts; /* status is EXIT_USAGE */
+	}
+	if (fs.opt.show_help) {
+		print_help("panefs");
+		status = EXIT_OK;
+		goto out_opts;
+	}
+	if (fs.opt.show_version) {
+		printf("panefs %s\n", PANEFS_VERSION);
+		printf("FUSE library version %s\n", fuse_pkgversion());
+		fflush(stdout);
+		fuse_lowlevel_version();
+		status = EXIT_OK;
+		goto out_opts;
+	}
+
+	/* The split and views modes are parsed but not built yet: refuse
+	 * them rather than mount something the user did not ask for. */
+	if (fs.opt.split || fs.opt.views) {
+		say("%s= is not available in this version of panefs",
+		    fs.opt.split ? "split" : "views");
+		goto out_opts;
+	}
+
+	/* Bad SOURCE or MOUNTPOINT is bad input: exit 2, nothing mounted. */
+	if (open_source(fs.opt.source, &source, &fs.source_fd) < 0)
+		goto out_source;
+	if (check_mountpoint(fs.opt.mountpoint, &mountpoint) < 0)
+		goto out_source;
+
+	/* From here on a failure is not the user's input: exit 1. */
+	status = EXIT_FAIL;
+	/* The kernel has applied the caller's umask already (as
+	 * passthrough_ll): create backing entries with the modes asked for. */
+	umask(0);
+	raise_fd_limit();
+
+	rc = safecopy_init();
+	if (rc < 0) {
+		say("cannot install the SIGBUS handler: %s", strerror(-rc));
+		goto out_source;
+	}
+
+	memset(&wp, 0, sizeof(wp));
+	wp.window = fs.opt.window;
+	wp.granularity = 0; /* page size */
+	wp.budget = fs.opt.cache;
+	fs.wc = wcache_new(&wp, &rc);
+	if (!fs.wc) {
+		say("cannot create the window cache (window=%llu, cache=%llu): "
+		    "%s",
+		    (unsigned long long)fs.opt.window,
+		    (unsigned long long)fs.opt.cache, strerror(-rc));
+		goto out_source;
+	}
+	fs.attr_timeout = PANEFS_ATTR_TIMEOUT;
+	fs.entry_timeout = PANEFS_ENTRY_TIMEOUT;
+
+	rc = inode_table_init(&fs);
+	if (rc < 0) {
+		say("cannot set up the inode table for '%s': %s", source,
+		    strerror(-rc));
+		goto out_wcache;
+	}
+
+	if (build_fuse_args(&fs.opt, source, &args) < 0) {
+		say("out of memory");
+		goto out_args;
+	}
+
+	se = fuse_session_new(&args, ops, sizeof(*ops), &fs);
+	if (!se) {
+		/* options.c only passes on what libfuse accepts, so this is
+		 * a bad value libfuse itself checks (or ENOMEM). */
+		say("libfuse rejected the mount options (see above)");
+		status = EXIT_USAGE;
+		goto out_args;
+	}
+	if (fuse_set_signal_handlers(se) != 0) {
+		say("cannot install signal handlers");
+		goto out_session;
+	}
+	if (fuse_session_mount(se, mountpoint) != 0) {
+		say("cannot mount on '%s'", fs.opt.mountpoint);
+		goto out_signals;
+	}
+	if (fuse_daemonize(fs.opt.foreground) != 0) {
+		say("cannot become a daemon");
+		goto out_unmount;
+	}
+	if (!fs.opt.foreground) {
+		openlog("panefs", LOG_PID, LOG_DAEMON);
+		fuse_set_log_func(syslog_log);
+	}
+
+	rc = run_loop(se, &fs.opt);
+	/* 0: unmounted (fusermount3 -u, umount); > 0: the signal that
+	 * ended the loop (SIGTERM, SIGINT, SIGHUP); < 0: -errno. */
+	if (rc < 0)
+		fuse_log(FUSE_LOG_ERR, "panefs: session loop failed: %s\n",
+			 strerror(-rc));
+	else
+		status = EXIT_OK;
+
+out_unmount:
+	fuse_session_unmount(se);
+out_signals:
+	fuse_remove_signal_handlers(se);
+out_session:
+	fuse_session_destroy(se);
+out_args:
+	fuse_opt_free_args(&args);
+	inode_table_destroy(&fs);
+out_wcache:
+	wcache_free(fs.wc);
+out_source:
+	if (fs.source_fd >= 0)
+		close(fs.source_fd);
+	free(mountpoint);
+	free(source);
+out_opts:
+	panefs_options_free(&fs.opt);
+	return status;
+}

@@ -1,0 +1,94 @@
+/*
+ * ops_i.h - private interface between the FUSE front end files.
+ *
+ * ops.c owns the fuse_lowlevel_ops table, init/destroy and every
+ * directory-entry and metadata operation; ops_file.c owns the handlers for
+ * open regular files (the data path) and the per-open handle. Handlers only
+ * translate: resolve the inode, call the core, reply. Never hold a lock across
+ * a fuse_reply_*() call.
+ */
+#ifndef PANEFS_OPS_I_H
+#define PANEFS_OPS_I_H
+
+#define FUSE_USE_VERSION 312
+#include <fuse_lowlevel.h>
+
+#include "panefs/panefs.h"
+
+extern const struct fuse_lowlevel_ops panefs_ll_ops;
+
+static inline struct panefs *req_fs(fuse_req_t req)
+{
+	return (struct panefs *)fuse_req_userdata(req);
+}
+
+struct inode;
+struct stat;
+
+/* --- ops.c --- */
+/* An entry reply for in (raised lookup count already taken) with st. */
+void ops_fill_entry(struct panefs *fs, struct inode *in, const struct stat *st,
+		    struct fuse_entry_param *e);
+
+/* --- ops_dir.c: directory streams (struct pdir in fi->fh) --- */
+void pd_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
+void pd_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+		struct fuse_file_info *fi);
+void pd_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+		    struct fuse_file_info *fi);
+void pd_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
+void pd_fsyncdir(fuse_req_t req, fuse_ino_t ino, int datasync,
+		 struct fuse_file_info *fi);
+
+/* --- ops_xattr.c: extended attributes --- */
+void px_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
+		 const char *value, size_t size, int flags);
+void px_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
+		 size_t size);
+void px_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size);
+void px_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name);
+
+/* --- ops_file.c --- */
+struct inode;
+
+/* Per open file handle, stored in fi->fh. */
+struct pfile;
+
+/*
+ * Attach an open handle for inode in to fi (fi->fh), adopting fd if >= 0
+ * (create) or opening the backing file otherwise. Sets fi caching flags.
+ * Returns 0 or -errno; on error fd has been closed.
+ */
+int pf_attach(struct panefs *fs, struct inode *in, int fd,
+	      struct fuse_file_info *fi);
+/* Undo pf_attach() when no release will come for fi (the open or create
+ * reply returned -ENOENT: the request was interrupted). */
+void pf_detach(struct panefs *fs, struct fuse_file_info *fi);
+/* Truncate through an open handle (fi may be NULL: use or open the inode's
+ * backing). Keeps the cache in step. 0 or -errno. */
+int pf_truncate(struct panefs *fs, struct inode *in, struct fuse_file_info *fi,
+		uint64_t size);
+/* If the inode is open, let its cached state settle before attributes are
+ * read or set (e.g. mtime after writes through windows). */
+void pf_before_getattr(struct panefs *fs, struct inode *in);
+void pf_before_settimes(struct panefs *fs, struct inode *in);
+
+void pf_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
+void pf_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+	     struct fuse_file_info *fi);
+void pf_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size,
+	      off_t off, struct fuse_file_info *fi);
+void pf_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
+void pf_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
+void pf_fsync(fuse_req_t req, fuse_ino_t ino, int datasync,
+	      struct fuse_file_info *fi);
+void pf_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t offset,
+		  off_t length, struct fuse_file_info *fi);
+void pf_lseek(fuse_req_t req, fuse_ino_t ino, off_t off, int whence,
+	      struct fuse_file_info *fi);
+void pf_copy_file_range(fuse_req_t req, fuse_ino_t ino_in, off_t off_in,
+			struct fuse_file_info *fi_in, fuse_ino_t ino_out,
+			off_t off_out, struct fuse_file_info *fi_out,
+			size_t len, int flags);
+
+#endif

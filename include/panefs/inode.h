@@ -1,0 +1,107 @@
+/*
+ * inode.h - the low-level API's inode table.
+ *
+ * Inode number spaces (the fuse_ino_t the kernel sees):
+ * - FUSE_ROOT_ID (1) is the root of SOURCE.
+ * - Every other number is the address of a struct inode (as libfuse's
+ *   passthrough_ll does): O(1) to resolve, valid until the kernel forgets it.
+ * - Backing inodes mirror an entry of SOURCE. They are identified by the
+ *   backing file system's file handle (name_to_handle_at), so the daemon
+ *   holds no descriptor per looked-up inode (RLIMIT_NOFILE is 20,000 here
+ *   and a `find` over a big tree would exhaust it). Where the backing file
+ *   system has no handles, an O_PATH descriptor is held instead.
+ * - Synthetic inodes (split chunks, view files and directories; later
+ *   issues) have kind != INODE_BACKING and no handle.
+ * st_ino reported to the kernel is the backing st_ino, so inode numbers are
+ * stable across lookups and remounts.
+ */
+#ifndef PANEFS_INODE_H
+#define PANEFS_INODE_H
+
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+
+struct panefs;
+struct backing;
+struct file_handle;
+
+enum inode_kind {
+	INODE_BACKING = 0,
+};
+
+struct inode {
+	/* Fixed after creation. */
+	enum inode_kind kind;
+	mode_t type;              /* S_IFMT bits */
+	dev_t dev;                /* backing st_dev */
+	ino_t ino;                /* backing st_ino */
+	struct file_handle *fh;   /* NULL when pathfd is used instead */
+	int pathfd;               /* O_PATH fd when no handle (and for root), else -1 */
+
+	/* Protected by the inode table lock. */
+	uint64_t nlookup;
+	struct inode *hnext;      /* hash chain */
+
+	/* Protected by lock. */
+	pthread_mutex_t lock;
+	struct backing *backing;  /* shared open data; NULL when not open */
+};
+
+int inode_table_init(struct panefs *fs);   /* needs fs->source_fd */
+void inode_table_destroy(struct panefs *fs);
+
+struct inode *inode_root(struct panefs *fs);
+/* Resolve a kernel inode number. */
+struct inode *inode_from_ino(struct panefs *fs, uint64_t ino);
+/* The number to give the kernel for in. */
+uint64_t inode_to_ino(struct panefs *fs, struct inode *in);
+
+/*
+ * Look up name in directory parent without following symlinks; name must be
+ * one path component (no '/'). On success *st is filled, the inode is found
+ * or created and its lookup count raised by one.
+ */
+int inode_lookup(struct panefs *fs, struct inode *parent, const char *name,
+		 struct stat *st, struct inode **out);
+/* Drop n lookups; frees the inode at zero (unless it is open). */
+void inode_forget(struct panefs *fs, struct inode *in, uint64_t n);
+/*
+ * Called by backing_release() after the last open of in went away: it has
+ * already set in->backing = NULL (under in->lock) and dropped every lock.
+ * Frees in if the kernel has forgotten it meanwhile (nlookup == 0 and
+ * in->backing still NULL), else does nothing. (The kernel holds its inode
+ * until RELEASE is answered, so a racing FORGET is not expected; this is
+ * for correctness if one comes anyway.)
+ */
+void inode_release_backing_done(struct panefs *fs, struct inode *in);
+
+/*
+ * Like inode_lookup, for the entry that descriptor fd names (O_PATH or
+ * open; e.g. one just created): no name, so no race with renames. With
+ * adopt, fd must be O_PATH and is consumed in all cases; otherwise the
+ * caller keeps it. Raises the lookup count by one on success.
+ */
+int inode_lookup_fd(struct panefs *fs, int fd, bool adopt, struct stat *st,
+		    struct inode **out);
+/* lstat of the backing entry (falls back to the open backing descriptor
+ * when the entry is gone but still open). 0 or -errno. */
+int inode_stat(struct panefs *fs, struct inode *in, struct stat *st);
+
+/*
+ * Open the backing entry with open(2) flags (O_PATH allowed; O_NOFOLLOW and
+ * O_CLOEXEC are added). Returns a new fd that the caller closes, or -errno.
+ */
+int inode_open(struct panefs *fs, struct inode *in, int flags);
+
+/*
+ * A descriptor naming the entry for *at() calls (O_PATH; for the root and
+ * held-pathfd inodes it is the held one). Pair every get with a put.
+ */
+int inode_pathfd_get(struct panefs *fs, struct inode *in);
+void inode_pathfd_put(struct panefs *fs, struct inode *in, int fd);
+
+#endif
