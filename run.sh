@@ -18,7 +18,9 @@ deps=(
 	/usr/include/cmocka.h:libcmocka-dev
 	python3:python3 sqlite3:sqlite3 rsync:rsync git:git tar:tar
 	getfattr:attr setfacl:acl mountpoint:util-linux timeout:coreutils
-	sfdisk:fdisk mkfs.ext4:e2fsprogs xxd:xxd
+	sfdisk:fdisk mkfs.ext4:e2fsprogs xxd:xxd strace:strace
+	valgrind:valgrind setpriv:util-linux clang:clang
+	/usr/lib/llvm-14/lib/clang/14.0.6/lib/linux/libclang_rt.fuzzer-x86_64.a:libclang-rt-14-dev
 )
 
 log() { printf '%s\n' "$*" >&2; }
@@ -64,6 +66,8 @@ run_tests() {
 	setup "$build-san" -Dwerror=true -Db_sanitize=address,undefined
 	PANEFS_SANITIZED=1 meson test -C "$build-san" --print-errorlogs \
 		--num-processes 2 || rc=1
+	# A short libFuzzer run of every parser (clang; 20 s each).
+	bash "$here/tests/fuzz/run.sh" 20 || rc=1
 	return $rc
 }
 
@@ -122,4 +126,6 @@ EOF
 	log "Unmount with: fusermount3 -u $mnt"
 }
 
+# exit here: bash reads a script as it runs, so never read past this line.
 main "$@"
+exit $?

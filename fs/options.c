@@ -87,12 +87,19 @@ static void set_err(struct parse_state *ps, const char *fmt, ...)
 static void set_err(struct parse_state *ps, const char *fmt, ...)
 {
 	va_list ap;
+	char *c;
 
 	if (!ps->err || ps->errlen == 0)
 		return;
 	va_start(ap, fmt);
 	vsnprintf(ps->err, ps->errlen, fmt, ap);
 	va_end(ap);
+	/* The message quotes the user's text, which may hold a newline or an
+	 * escape sequence (also as "\012" inside -o): keep it one printable
+	 * line (found by fuzzing). UTF-8 passes. */
+	for (c = ps->err; *c; c++)
+		if ((unsigned char)*c < 0x20 || *c == 0x7f)
+			*c = '?';
 }
 
 static bool in_list(const char *const *list, const char *s)
@@ -195,10 +202,34 @@ static int parse_count(const char *s, unsigned max, unsigned *out)
 	return 0;
 }
 
-/* Append one raw (still escaped) option to the pass-through list. */
+/* Does raw[0..n) end in a backslash that escapes nothing? */
+static bool lone_trailing_backslash(const char *raw, size_t n)
+{
+	size_t i = 0;
+
+	while (i < n) {
+		if (raw[i] == '\\' && i + 1 < n)
+			i += 2;
+		else if (raw[i] == '\\')
+			return true; /* the last byte, escaping nothing */
+		else
+			i++;
+	}
+	return false;
+}
+
+/*
+ * Append one raw (still escaped) option to the pass-through list.
+ * A lone backslash at the end of an option is a literal backslash to
+ * libfuse, but once joined it would escape the comma after it and glue the
+ * next option on (found by fuzzing: "-o allow_other,user=x" plus a
+ * backslash swallowed the default_permissions added after it). It is
+ * doubled, which libfuse reads as the same one backslash.
+ */
 static int pass_on(struct parse_state *ps, const char *raw, size_t n)
 {
-	size_t need = ps->pass_len + (ps->pass_len ? 1 : 0) + n + 1;
+	bool lone = lone_trailing_backslash(raw, n);
+	size_t need = ps->pass_len + (ps->pass_len ? 1 : 0) + n + lone + 1;
 	char *p = realloc(ps->pass, need);
 
 	if (!p) {
@@ -209,6 +240,8 @@ static int pass_on(struct parse_state *ps, const char *raw, size_t n)
 		p[ps->pass_len++] = ',';
 	memcpy(p + ps->pass_len, raw, n);
 	ps->pass_len += n;
+	if (lone)
+		p[ps->pass_len++] = '\\';
 	p[ps->pass_len] = '\0';
 	ps->pass = p;
 	return 0;

@@ -377,6 +377,51 @@ static void test_allow_other_rule(void **state)
 	panefs_options_free(&o);
 }
 
+/*
+ * Found by fuzzing (tests/fuzz/fuzz_args.c): an option ending in a lone
+ * backslash escaped the comma joining it to the next one, so libfuse saw
+ * "user=x\\,default_permissions,..." as one option and allow_other ran
+ * without default_permissions. The backslash is now doubled.
+ */
+static void test_trailing_backslash(void **state)
+{
+	struct panefs_options o;
+	const char *pass;
+
+	(void)state;
+	pass = parse_ok(ARGV("-o", "allow_other,user=x\\", "src", "mnt"), &o);
+	assert_true(o.default_permissions);
+	assert_string_equal(pass, "allow_other,user=x\\\\,"
+				  "default_permissions,subtype=panefs");
+	panefs_options_free(&o);
+
+	/* An escaped backslash at the end is already whole. */
+	pass = parse_ok(
+	    ARGV("-o", "subtype=a\\\\", "-o", "allow_other", "src", "mnt"), &o);
+	assert_string_equal(pass, "subtype=a\\\\,allow_other,"
+				  "default_permissions");
+	panefs_options_free(&o);
+}
+
+/* Found by fuzzing: "\\012" in -o put a newline into the error line. */
+static void test_error_one_printable_line(void **state)
+{
+	struct panefs_options o;
+	char err[256];
+	size_t i;
+
+	(void)state;
+	assert_int_equal(parse(ARGV("-o", "bad\\012\\033[2Jopt", "src", "mnt"),
+			       &o, err, sizeof(err)),
+			 -EINVAL);
+	assert_string_equal(err, "unknown option 'bad??[2Jopt'");
+	assert_int_equal(
+	    parse(ARGV("src", "mnt", "extra\nline"), &o, err, sizeof(err)),
+	    -EINVAL);
+	for (i = 0; err[i]; i++)
+		assert_true((unsigned char)err[i] >= 0x20);
+}
+
 static void test_fstab(void **state)
 {
 	struct panefs_options o;
@@ -600,6 +645,8 @@ int main(void)
 	    cmocka_unit_test(test_glued_and_multiple),
 	    cmocka_unit_test(test_passthrough),
 	    cmocka_unit_test(test_allow_other_rule),
+	    cmocka_unit_test(test_trailing_backslash),
+	    cmocka_unit_test(test_error_one_printable_line),
 	    cmocka_unit_test(test_fstab),
 	    cmocka_unit_test(test_help_version),
 	    cmocka_unit_test(test_errors),
