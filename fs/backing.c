@@ -26,6 +26,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "panefs/backing.h"
@@ -311,8 +312,25 @@ out_unlock:
 	return rc;
 }
 
+/*
+ * Block new zero-copy replies of b and wait for those in flight (see
+ * backing_truncate() in backing.h). No lock is held by the replies: each
+ * counts itself in zc_replies and then checks zc_block (ops_file.c), we
+ * raise zc_block and then read zc_replies; with sequentially consistent
+ * atomics at least one side sees the other. A reply takes microseconds.
+ */
+static void zc_drain(struct backing *b)
+{
+	static const struct timespec pause = {.tv_nsec = 20000};
+
+	__atomic_add_fetch(&b->zc_block, 1, __ATOMIC_SEQ_CST);
+	while (__atomic_load_n(&b->zc_replies, __ATOMIC_SEQ_CST))
+		nanosleep(&pause, NULL);
+}
+
 int backing_truncate(struct panefs *fs, struct backing *b, uint64_t size)
 {
+	bool shrink;
 	int rc = 0;
 
 	if (size > INT64_MAX)
@@ -320,6 +338,9 @@ int backing_truncate(struct panefs *fs, struct backing *b, uint64_t size)
 	if (!b->wf.writable)
 		return fs->opt.ro ? -EROFS : -EACCES;
 
+	shrink = size < backing_size(b);
+	if (shrink)
+		zc_drain(b);
 	pthread_mutex_lock(&b->lock);
 	if (ftruncate(b->wf.fd, (off_t)size) < 0)
 		rc = neg_errno();
@@ -331,6 +352,8 @@ int backing_truncate(struct panefs *fs, struct backing *b, uint64_t size)
 	 * copes, like any outside truncate. */
 	if (!rc)
 		wcache_truncate(fs->wc, b->wf.id, size);
+	if (shrink)
+		__atomic_sub_fetch(&b->zc_block, 1, __ATOMIC_SEQ_CST);
 	return rc;
 }
 
@@ -366,6 +389,19 @@ int backing_fsync(struct panefs *fs, struct backing *b, bool datasync)
 		rc = neg_errno();
 out:
 	return rc;
+}
+
+void backing_refresh_if_open(struct panefs *fs, struct inode *in)
+{
+	struct backing *b;
+
+	if (!in)
+		return;
+	b = backing_peek(fs, in);
+	if (!b)
+		return;
+	backing_refresh(fs, b);
+	backing_release(fs, b);
 }
 
 int backing_fallocate(struct panefs *fs, struct backing *b, int mode,

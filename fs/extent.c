@@ -11,9 +11,17 @@
  * Faults: a window may outlive the bytes it maps (another process truncated
  * the backing file) or a store may hit a hole the disk has no room for. The
  * copy then returns -EFAULT instead of dying of SIGBUS. A read refreshes the
- * size and reports EOF, the bytes it already has, or EIO. A write repeats
- * the rest with pwrite(), which either succeeds (the fault was a race with
- * a truncate) or fails with the real errno (ENOSPC, EDQUOT, EIO).
+ * size (dropping stale windows) and retries once; if the window still
+ * faults, the rest is read with pread(), which tells the truth: EOF, the
+ * bytes, zeros of a hole that a full tmpfs cannot back with a page (a
+ * MAP_SHARED read fault on tmpfs allocates one), or the real errno. A
+ * write repeats the rest with pwrite(), which either succeeds (the fault
+ * was a race with a truncate) or fails with the real errno (ENOSPC,
+ * EDQUOT, EIO).
+ *
+ * Zero-copy reads (extent_read_pin) pin the windows and hand out their
+ * addresses without touching the bytes; the clamping and refresh rules are
+ * those of extent_read(), so both paths answer the same count.
  */
 #include <errno.h>
 #include <limits.h>
@@ -86,6 +94,36 @@ static size_t copy_windows(struct panefs *fs, struct backing *b, char *buf,
 	return done;
 }
 
+/*
+ * Move with pread()/pwrite() what a window copy could not: they know the
+ * real end of the file and the errno behind a fault (ENOSPC, EIO). Returns
+ * bytes moved (short at EOF) or -errno when nothing could be moved.
+ */
+static ssize_t fd_rest(struct backing *b, char *buf, size_t n, uint64_t pos,
+		       bool to_file)
+{
+	ssize_t r;
+	size_t done = 0;
+
+	while (done < n) {
+		if (to_file)
+			r = pwrite(b->wf.fd, buf + done, n - done,
+				   (off_t)(pos + done));
+		else
+			r = pread(b->wf.fd, buf + done, n - done,
+				  (off_t)(pos + done));
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			return done ? (ssize_t)done : neg_errno();
+		}
+		if (r == 0)
+			break;
+		done += r;
+	}
+	return done;
+}
+
 ssize_t extent_read(struct panefs *fs, const struct extent *e, void *buf,
 		    size_t n, uint64_t off)
 {
@@ -93,7 +131,7 @@ ssize_t extent_read(struct panefs *fs, const struct extent *e, void *buf,
 	size_t want, done = 0, got;
 	bool refreshed = false;
 	int fault = 0;
-	ssize_t ret;
+	ssize_t ret, rest;
 
 	if (n > SSIZE_MAX)
 		n = SSIZE_MAX;
@@ -121,12 +159,25 @@ again:
 			backing_refresh(fs, e->b);
 			goto again;
 		}
+		if (fault == -EFAULT) {
+			/* Faulted again with a fresh size: the memory cannot
+			 * be had (a hole on a full tmpfs, a file shrinking
+			 * again). Ask pread() for the truth. */
+			rest = fd_rest(e->b, (char *)buf + done, want - got,
+				       e->base + off + done, false);
+			if (rest < 0 && !done) {
+				ret = rest;
+				goto out;
+			}
+			ret = done + (rest > 0 ? rest : 0);
+			goto out;
+		}
 		if (fault && done) {
 			ret = done;
 			goto out;
 		}
 		if (fault) {
-			ret = fault == -EFAULT ? -EIO : fault;
+			ret = fault;
 			goto out;
 		}
 	}
@@ -142,26 +193,111 @@ out:
 	return ret;
 }
 
-/* Write what a window copy could not, to learn the errno behind a fault. */
-static ssize_t write_rest(struct backing *b, const char *buf, size_t n,
-			  uint64_t pos)
+/*
+ * Pin the windows holding backing bytes [pos, pos + n), at most max of
+ * them, stopping at the backing's cached end. Returns the bytes covered;
+ * *count pins are then held (also on error). *err is 0, -E2BIG (more than
+ * max windows needed) or a wcache_get() error.
+ */
+static size_t pin_windows(struct panefs *fs, struct backing *b, size_t n,
+			  uint64_t pos, struct wc_ref *refs, struct iovec *iov,
+			  unsigned max, unsigned *count, int *err)
 {
-	ssize_t w;
+	struct wc_ref *ref;
+	uint64_t size, end, chunk;
 	size_t done = 0;
+	int rc = 0;
 
 	while (done < n) {
-		w = pwrite(b->wf.fd, buf + done, n - done, (off_t)(pos + done));
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			return done ? (ssize_t)done : neg_errno();
-		}
-		if (w == 0)
+		size = backing_size(b);
+		if (pos >= size)
 			break;
-		done += w;
+		if (*count == max) {
+			rc = -E2BIG;
+			break;
+		}
+		ref = &refs[*count];
+		rc = wcache_get(fs->wc, &b->wf, pos, size, ref);
+		if (rc)
+			break;
+		/* Clamped like copy_windows(): page rounding, a moved end. */
+		end = min_u64(ref->start + ref->len, size);
+		chunk = min_u64(n - done, end - pos);
+		iov[*count].iov_base = ref->base + (pos - ref->start);
+		iov[*count].iov_len = chunk;
+		(*count)++;
+		done += chunk;
+		pos += chunk;
 	}
+	*err = rc;
 	return done;
 }
+
+void extent_unpin(struct panefs *fs, struct wc_ref *refs, unsigned *count)
+{
+	unsigned i;
+
+	for (i = 0; i < *count; i++)
+		wcache_put(fs->wc, &refs[i]);
+	*count = 0;
+}
+
+ssize_t extent_read_pin(struct panefs *fs, const struct extent *e, size_t n,
+			uint64_t off, struct wc_ref *refs, struct iovec *iov,
+			unsigned max, unsigned *count)
+{
+	uint64_t len;
+	size_t want, got;
+	bool refreshed = false;
+	int err = 0;
+	ssize_t ret;
+
+	*count = 0;
+	if (n > SSIZE_MAX)
+		n = SSIZE_MAX;
+	if (off >= OFF_LIMIT || e->base > OFF_LIMIT - off) {
+		ret = 0;
+		goto out;
+	}
+
+again:
+	len = extent_length(e);
+	got = 0;
+	if (off < len && n) {
+		want = min_u64(n, len - off);
+		got = pin_windows(fs, e->b, want, e->base + off, refs, iov, max,
+				  count, &err);
+		if (err) {
+			ret = err;
+			goto out_unpin;
+		}
+		if (got < want && !refreshed) {
+			/* The backing file is shorter than we thought: as in
+			 * extent_read(), adopt its size once and start over. */
+			extent_unpin(fs, refs, count);
+			refreshed = true;
+			backing_refresh(fs, e->b);
+			goto again;
+		}
+	}
+	if (got < n && e->grow && !refreshed) {
+		/* A short reply means EOF to the kernel: ask once whether
+		 * the file grew outside the mount. */
+		refreshed = true;
+		if (backing_refresh(fs, e->b) == 0 && extent_length(e) > len) {
+			extent_unpin(fs, refs, count);
+			goto again;
+		}
+	}
+	ret = got;
+	goto out;
+
+out_unpin:
+	extent_unpin(fs, refs, count);
+out:
+	return ret;
+}
+
 
 ssize_t extent_write(struct panefs *fs, const struct extent *e, const void *buf,
 		     size_t n, uint64_t off)
@@ -243,7 +379,7 @@ ssize_t extent_write(struct panefs *fs, const struct extent *e, const void *buf,
 		ret = done ? (ssize_t)done : -ENOSPC;
 		goto out;
 	}
-	rest = write_rest(b, (const char *)buf + done, n - done, pos + done);
+	rest = fd_rest(b, (char *)buf + done, n - done, pos + done, true);
 	if (rest > 0)
 		__atomic_store_n(&b->mtime_dirty, 1, __ATOMIC_RELEASE);
 	if (rest < 0)

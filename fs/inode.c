@@ -664,6 +664,20 @@ void inode_release_backing_done(struct panefs *fs, struct inode *in)
 		inode_free(fs, in);
 }
 
+void inode_for_each(struct panefs *fs, void (*fn)(struct inode *in, void *arg),
+		    void *arg)
+{
+	struct inode_table *t = fs->itab;
+	struct inode *in;
+	size_t i;
+
+	pthread_mutex_lock(&t->lock);
+	for (i = 0; i < t->nbuckets; i++)
+		for (in = t->buckets[i]; in; in = in->hnext)
+			fn(in, arg);
+	pthread_mutex_unlock(&t->lock);
+}
+
 struct inode *inode_root(struct panefs *fs)
 {
 	return fs->itab->root;

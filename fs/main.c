@@ -4,8 +4,10 @@
  *
  * Exit status (the contract with users and tests):
  *   0  clean run: unmounted by fusermount3 -u / umount, SIGTERM, SIGINT or
- *      SIGHUP; also -h/--help and -V/--version.
- *   1  could not mount or serve (libfuse, kernel or resource failure).
+ *      SIGHUP, and everything written through the mount flushed to disk
+ *      (flush_all); also -h/--help and -V/--version.
+ *   1  could not mount or serve (libfuse, kernel or resource failure), or
+ *      the flush at exit failed (written data may not be on disk).
  *   2  bad input (options, SOURCE, MOUNTPOINT): one line on stderr naming the
  *      problem, and nothing was mounted.
  *
@@ -17,6 +19,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +30,7 @@
 
 #include "ops_i.h"
 #include "util.h"
+#include "panefs/backing.h"
 #include "panefs/inode.h"
 #include "panefs/options.h"
 #include "panefs/panefs.h"
@@ -183,6 +187,100 @@ static int check_mountpoint(const char *given, char **real)
 		return -1;
 	}
 	return 0;
+}
+
+/* The backings that sync_open_files() gathers under the table lock. */
+struct open_set {
+	struct panefs *fs;
+	struct backing **v;
+	size_t n, cap;
+	bool enomem;
+};
+
+/* inode_for_each() callback, under the table lock: no I/O, only
+ * backing_peek() (in->lock, allowed inside the table lock) and memory. */
+static void collect_open(struct inode *in, void *arg)
+{
+	struct open_set *set = arg;
+	struct backing **v, *b;
+	size_t cap;
+
+	if (set->n == set->cap) {
+		cap = set->cap ? 2 * set->cap : 16;
+		v = realloc(set->v, cap * sizeof(*v));
+		if (!v) {
+			set->enomem = true;
+			return;
+		}
+		set->v = v;
+		set->cap = cap;
+	}
+	b = backing_peek(set->fs, in);
+	if (b)
+		set->v[set->n++] = b;
+}
+
+/*
+ * msync the windows and fsync the descriptor of every backing file open
+ * now (the kernel never sent RELEASE for it: the mount was lazily
+ * detached, or a signal ended the session). References are taken under
+ * the table lock, the flushing runs with no lock held. Every file is
+ * attempted; returns 0 or the first -errno; *nfiles gets the count.
+ */
+static int sync_open_files(struct panefs *fs, unsigned *nfiles)
+{
+	struct open_set set = {.fs = fs};
+	size_t i;
+	int rc, first = 0;
+
+	inode_for_each(fs, collect_open, &set);
+	for (i = 0; i < set.n; i++) {
+		if (set.v[i]->wf.writable) {
+			rc = backing_fsync(fs, set.v[i], false);
+			if (rc && !first)
+				first = rc;
+		}
+		backing_release(fs, set.v[i]);
+	}
+	free(set.v);
+	*nfiles = (unsigned)set.n;
+	if (set.enomem && !first)
+		first = -ENOMEM;
+	return first;
+}
+
+/*
+ * The shutdown flush, run once the session loop has ended (no request is
+ * in flight): msync and fsync every backing file still open, then syncfs
+ * SOURCE's file system for the files written through the mount and closed
+ * since (their bytes sit in the page cache). So a clean exit leaves on
+ * disk everything written through the mount, as unmounting a disk file
+ * system would. Returns 0 or -errno; a failure is logged and makes the
+ * exit status 1, because written data may not be on disk.
+ */
+static int flush_all(struct panefs *fs)
+{
+	unsigned nfiles = 0;
+	int rc, fd;
+
+	rc = sync_open_files(fs, &nfiles);
+	if (rc < 0)
+		fuse_log(FUSE_LOG_ERR,
+			 "panefs: flushing %u open files at exit: %s\n", nfiles,
+			 strerror(-rc));
+	if (fs->opt.ro)
+		return rc; /* nothing was written through the mount */
+	/* syncfs() refuses an O_PATH descriptor. */
+	fd = openat(fs->source_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0 || syncfs(fd) < 0) {
+		if (!rc)
+			rc = neg_errno();
+		fuse_log(FUSE_LOG_ERR, "panefs: syncing SOURCE at exit: %s\n",
+			 strerror(errno));
+	}
+	if (fd >= 0)
+		close(fd);
+	return rc;
 }
 
 static void print_help(const char *prog)
@@ -342,6 +440,12 @@ int main(int argc, char *argv[])
 			 strerror(-rc));
 	else
 		status = EXIT_OK;
+	/* Unmount first: it closes /dev/fuse, so callers still waiting on
+	 * the mount get ENOTCONN now instead of waiting for the flush. */
+	fuse_session_unmount(se);
+	if (flush_all(&fs) < 0 && status == EXIT_OK)
+		status = EXIT_FAIL;
+	goto out_signals;
 
 out_unmount:
 	fuse_session_unmount(se);

@@ -45,6 +45,7 @@
 #include <sys/statvfs.h>
 
 #include "ops_i.h"
+#include "panefs/backing.h"
 #include "panefs/inode.h"
 #include "panefs/panefs.h"
 #include "util.h"
@@ -252,6 +253,12 @@ static void pl_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 		fuse_reply_entry(req, &e);
 		return;
 	}
+	/* The kernel takes the size in this reply as the truth (a dentry
+	 * revalidation refreshes attributes without a getattr): if the file
+	 * is open, let its backing adopt an outside size change too, so no
+	 * window stays mapped past a new end. */
+	if (!rc)
+		backing_refresh_if_open(fs, in);
 	reply_entry(req, rc, in, &st);
 }
 

@@ -3,15 +3,51 @@
  *
  * Each open handle is a struct pfile in fi->fh: a reference on the inode's
  * shared backing and the extent the handle reads and writes. Every byte
- * goes through extent_read()/extent_write() and so through the window
- * cache; nothing here touches file data directly. Handlers translate,
- * call the core, reply; no lock is held across a fuse_reply_*() call.
+ * goes through the extent layer and so through the window cache; nothing
+ * here touches file data directly. Handlers translate, call the core,
+ * reply; no lock is held across a fuse_reply_*() call.
+ *
+ * Zero-copy reads
+ * ---------------
+ * A read pins the windows that hold the requested bytes and replies with
+ * fuse_reply_iov() pointing into them: the kernel copies straight from the
+ * backing file's page cache into the reply, and the daemon never touches
+ * the bytes. The pins are released after the reply (pins are references,
+ * not locks). The copy path (extent_read() into a bounce buffer) remains
+ * for requests that span more than PF_PIN_MAX windows, when pinning fails,
+ * and for a while after a zero-copy reply of the handle faulted.
+ *
+ * A reply that faults: if another process truncates the backing file
+ * between the pin and the reply, the kernel's copy of the reply meets a
+ * page that is gone. fs/fuse/dev.c (fuse_dev_do_write) then ends the
+ * request itself with -EIO for the caller (copy_out_args() failed, so
+ * req->out.h.error = -EIO before fuse_request_end()) and returns the
+ * error (-EFAULT) to our writev. libfuse frees the request after any reply
+ * attempt, so the request is answered exactly once and must not be
+ * answered again: we count the fault, refresh the backing size (dropping
+ * the stale windows) and let the file's next PF_COPY_AFTER_FAULT reads
+ * use the copy path, which reports such faults precisely (a short read at
+ * the new end, or zeros of a hole a full tmpfs cannot back).
+ *
+ * A truncate through the mount must not cause that: a local file system
+ * never fails a read racing a truncate. A shrink therefore waits for the
+ * file's zero-copy replies in flight and turns new reads to the copy path
+ * meanwhile (zc_replies/zc_block of struct backing; no lock is held
+ * across the reply). Only a truncate outside the mount can fault a reply.
+ *
+ * Lifetime: once the reply is out, the caller may close the file and a
+ * RELEASE on another thread may free the pfile and, with the last
+ * handle, the backing. So a zero-copy read holds its own reference on the
+ * backing until it is done, and touches nothing of the pfile after the
+ * reply. (The pins need nothing: a window forgotten while pinned stays
+ * mapped until its last put.)
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "ops_i.h"
@@ -19,13 +55,71 @@
 #include "panefs/extent.h"
 #include "panefs/inode.h"
 #include "panefs/panefs.h"
+#include "panefs/wcache.h"
 #include "util.h"
+
+/* Most windows one zero-copy reply pins: a 1 MiB request needs 17 with
+ * 64 KiB windows. The pins and iovecs live on the handler's stack. */
+#define PF_PIN_MAX 32
+/* Reads of a file that go through the copy path after one of its
+ * zero-copy replies faulted (1 GiB in 1 MiB requests). */
+#define PF_COPY_AFTER_FAULT 1024
 
 struct pfile {
 	struct backing *b;
 	struct extent ext;
 	int flags; /* open(2) flags of this handle */
 };
+
+/* Process-wide, like safecopy_faults(): counters only, never state. */
+static uint64_t st_zc_replies, st_copy_replies, st_reply_efault;
+
+void pf_get_stats(struct pf_stats *st)
+{
+	st->zc_replies = __atomic_load_n(&st_zc_replies, __ATOMIC_RELAXED);
+	st->copy_replies = __atomic_load_n(&st_copy_replies, __ATOMIC_RELAXED);
+	st->reply_efault = __atomic_load_n(&st_reply_efault, __ATOMIC_RELAXED);
+}
+
+/*
+ * TEST-ONLY hook: PANEFS_TEST_REPLY_DELAY_US=N (read once, from the
+ * environment of the daemon) makes every zero-copy read sleep N
+ * microseconds (at most 10 s) between pinning its windows and replying,
+ * so that tests/integration/faults.sh can truncate the backing file inside
+ * that gap and provoke a faulting reply deterministically. While it is
+ * set, every faulting reply is also logged. Unset (the default), nothing
+ * sleeps and faults are logged only with -d.
+ */
+#define PF_TEST_DELAY_MAX_US 10000000UL
+static pthread_once_t hook_once = PTHREAD_ONCE_INIT;
+static unsigned long test_delay_us;
+
+static void hook_init(void)
+{
+	const char *s = getenv("PANEFS_TEST_REPLY_DELAY_US");
+	unsigned long v;
+	char *end;
+
+	if (!s || !*s)
+		return;
+	v = strtoul(s, &end, 10);
+	if (*end)
+		return;
+	test_delay_us = v < PF_TEST_DELAY_MAX_US ? v : PF_TEST_DELAY_MAX_US;
+}
+
+static void test_reply_delay(void)
+{
+	struct timespec ts;
+
+	pthread_once(&hook_once, hook_init);
+	if (!test_delay_us)
+		return;
+	ts.tv_sec = (time_t)(test_delay_us / 1000000);
+	ts.tv_nsec = (long)(test_delay_us % 1000000) * 1000;
+	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+		;
+}
 
 static inline struct pfile *fi_pf(const struct fuse_file_info *fi)
 {
@@ -177,31 +271,114 @@ void pf_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		pf_detach(fs, fi);
 }
 
-void pf_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
-	     struct fuse_file_info *fi)
+/* The bounce-buffer read: extent_read() copies under the SIGBUS guard. */
+static void read_copy(fuse_req_t req, struct panefs *fs, struct pfile *pf,
+		      size_t size, uint64_t off)
 {
-	struct panefs *fs = req_fs(req);
-	struct pfile *pf = fi_pf(fi);
 	bool own;
 	ssize_t n;
 	char *buf;
 
-	if (off < 0) {
-		fuse_reply_err(req, EINVAL);
-		return;
-	}
 	buf = tbuf_get(size, &own);
 	if (!buf) {
 		fuse_reply_err(req, ENOMEM);
 		return;
 	}
-	n = extent_read(fs, &pf->ext, buf, size, (uint64_t)off);
+	n = extent_read(fs, &pf->ext, buf, size, off);
+	__atomic_add_fetch(&st_copy_replies, 1, __ATOMIC_RELAXED);
 	if (n < 0)
 		fuse_reply_err(req, (int)-n);
 	else
 		fuse_reply_buf(req, buf, (size_t)n);
 	if (own)
 		free(buf);
+}
+
+/* Take one read of the file's copy-path allowance, if it has any. */
+static bool take_copy_turn(struct backing *b)
+{
+	unsigned left = __atomic_load_n(&b->copy_reads, __ATOMIC_RELAXED);
+
+	while (left) {
+		if (__atomic_compare_exchange_n(&b->copy_reads, &left, left - 1,
+						false, __ATOMIC_RELAXED,
+						__ATOMIC_RELAXED))
+			return true;
+	}
+	return false;
+}
+
+/* The kernel could not copy a zero-copy reply: see the top of the file.
+ * b is the read's own reference; the pfile may be gone already. */
+static void reply_faulted(struct panefs *fs, struct backing *b, fuse_ino_t ino,
+			  size_t size, uint64_t off)
+{
+	uint64_t nth;
+
+	nth = __atomic_add_fetch(&st_reply_efault, 1, __ATOMIC_RELAXED);
+
+	__atomic_store_n(&b->copy_reads, PF_COPY_AFTER_FAULT, __ATOMIC_RELAXED);
+	backing_refresh(fs, b);
+	if (fs->opt.debug || test_delay_us)
+		fuse_log(FUSE_LOG_NOTICE,
+			 "panefs: read reply faulted (EFAULT): ino %llu off "
+			 "%llu size %zu; the kernel answered EIO (%llu so "
+			 "far)\n",
+			 (unsigned long long)ino, (unsigned long long)off, size,
+			 (unsigned long long)nth);
+}
+
+void pf_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+	     struct fuse_file_info *fi)
+{
+	struct panefs *fs = req_fs(req);
+	struct pfile *pf = fi_pf(fi);
+	struct wc_ref refs[PF_PIN_MAX];
+	struct iovec iov[PF_PIN_MAX];
+	struct backing *b;
+	unsigned count = 0;
+	ssize_t n;
+	int rc;
+
+	if (off < 0) {
+		fuse_reply_err(req, EINVAL);
+		return;
+	}
+	if (take_copy_turn(pf->b))
+		goto copy;
+	/* Our own reference: the pfile may be released once we replied. */
+	b = backing_peek(fs, pf->b->inode);
+	if (!b)
+		goto copy;
+	/* A shrink through the mount waits for us; if one is waiting, copy
+	 * (see zc_drain() in backing.c for the ordering). */
+	__atomic_add_fetch(&b->zc_replies, 1, __ATOMIC_SEQ_CST);
+	if (__atomic_load_n(&b->zc_block, __ATOMIC_SEQ_CST))
+		goto copy_release;
+	n = extent_read_pin(fs, &pf->ext, size, (uint64_t)off, refs, iov,
+			    PF_PIN_MAX, &count);
+	if (n < 0)
+		goto copy_release;
+	test_reply_delay();
+	/* libfuse frees req after this, whatever it returns: exactly one
+	 * reply. The pins outlive it, until the kernel has copied. */
+	if (count)
+		rc = fuse_reply_iov(req, iov, (int)count);
+	else
+		rc = fuse_reply_buf(req, NULL, 0);
+	extent_unpin(fs, refs, &count);
+	__atomic_sub_fetch(&b->zc_replies, 1, __ATOMIC_SEQ_CST);
+	__atomic_add_fetch(&st_zc_replies, 1, __ATOMIC_RELAXED);
+	if (rc == -EFAULT)
+		reply_faulted(fs, b, ino, size, (uint64_t)off);
+	backing_release(fs, b);
+	return;
+
+copy_release:
+	__atomic_sub_fetch(&b->zc_replies, 1, __ATOMIC_SEQ_CST);
+	backing_release(fs, b);
+copy:
+	read_copy(req, fs, pf, size, (uint64_t)off);
 }
 
 void pf_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size,

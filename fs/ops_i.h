@@ -73,6 +73,16 @@ int pf_truncate(struct panefs *fs, struct inode *in, struct fuse_file_info *fi,
 void pf_before_getattr(struct panefs *fs, struct inode *in);
 void pf_before_settimes(struct panefs *fs, struct inode *in);
 
+/* Data-path counters since start (process-wide), for a future stats
+ * interface. */
+struct pf_stats {
+	uint64_t zc_replies;   /* reads answered from pinned windows */
+	uint64_t copy_replies; /* reads answered through a bounce buffer */
+	uint64_t reply_efault; /* zero-copy replies the kernel could not copy
+				  (the backing file shrank; caller got EIO) */
+};
+void pf_get_stats(struct pf_stats *st);
+
 void pf_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
 void pf_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	     struct fuse_file_info *fi);

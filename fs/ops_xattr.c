@@ -15,6 +15,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/xattr.h>
 
 #include "ops_i.h"
@@ -83,6 +84,19 @@ out:
 	fuse_reply_err(req, -rc);
 }
 
+/* The xattr size protocol: -errno, or with size 0 the length only, else
+ * the n bytes of buf. */
+static void reply_sized(fuse_req_t req, ssize_t n, size_t size,
+			const char *buf)
+{
+	if (n < 0)
+		fuse_reply_err(req, (int)-n);
+	else if (size == 0)
+		fuse_reply_xattr(req, (size_t)n);
+	else
+		fuse_reply_buf(req, buf, (size_t)n);
+}
+
 /* getxattr (name != NULL) and listxattr share the size protocol: size 0
  * asks for the length, else the value or ERANGE. */
 static void get_or_list(fuse_req_t req, fuse_ino_t ino, const char *name,
@@ -113,12 +127,7 @@ static void get_or_list(fuse_req_t req, fuse_ino_t ino, const char *name,
 		n = neg_errno();
 	inode_pathfd_put(fs, in, fd);
 out:
-	if (n < 0)
-		fuse_reply_err(req, (int)-n);
-	else if (size == 0)
-		fuse_reply_xattr(req, (size_t)n);
-	else
-		fuse_reply_buf(req, buf, (size_t)n);
+	reply_sized(req, n, size, buf);
 	free(buf);
 }
 
@@ -127,7 +136,84 @@ void px_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
 	get_or_list(req, ino, name, size);
 }
 
+/*
+ * Drop "trusted.*" names from a list for callers other than root: local
+ * file systems list them only to CAP_SYS_ADMIN (the VFS checks getxattr of
+ * them, but a list is the file system's business). Returns the new length.
+ */
+static size_t hide_trusted(char *list, size_t n)
+{
+	size_t in = 0, out = 0, len;
+
+	while (in < n) {
+		len = strnlen(list + in, n - in) + 1;
+		if (strncmp(list + in, "trusted.", 8) != 0) {
+			memmove(list + out, list + in, len);
+			out += len;
+		}
+		in += len;
+	}
+	return out;
+}
+
+/* The full list of names, in a malloc'd buffer (*out); length or -errno. */
+static ssize_t list_all(const char *path, char **out)
+{
+	char *buf = NULL, *bigger;
+	ssize_t n;
+
+	for (;;) {
+		n = listxattr(path, NULL, 0);
+		if (n <= 0)
+			break;
+		bigger = realloc(buf, (size_t)n);
+		if (!bigger) {
+			n = -ENOMEM;
+			goto fail;
+		}
+		buf = bigger;
+		n = listxattr(path, buf, (size_t)n);
+		if (n >= 0 || errno != ERANGE)
+			break; /* ERANGE: the list grew meanwhile; again */
+	}
+	if (n < 0) {
+		n = neg_errno();
+		goto fail;
+	}
+	*out = buf;
+	return n;
+fail:
+	free(buf);
+	*out = NULL;
+	return n;
+}
+
 void px_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 {
-	get_or_list(req, ino, NULL, size);
+	struct panefs *fs = req_fs(req);
+	struct inode *in = req_inode(req, ino);
+	char path[PROC_PATH_MAX];
+	char *list = NULL;
+	ssize_t n;
+	int fd;
+
+	if (fuse_req_ctx(req)->uid == 0) {
+		get_or_list(req, ino, NULL, size);
+		return;
+	}
+	fd = inode_pathfd_get(fs, in);
+	if (fd < 0) {
+		n = fd;
+		goto out;
+	}
+	proc_path(path, sizeof(path), fd);
+	n = list_all(path, &list);
+	inode_pathfd_put(fs, in, fd);
+	if (n > 0)
+		n = (ssize_t)hide_trusted(list, (size_t)n);
+	if (n >= 0 && size && (size_t)n > size)
+		n = -ERANGE;
+out:
+	reply_sized(req, n, size, list);
+	free(list);
 }

@@ -25,6 +25,11 @@ struct backing {
 	uint64_t size;            /* cached size: atomic loads; stores under lock */
 	unsigned refs;            /* open handles; protected by inode->lock */
 	int mtime_dirty;          /* atomic: written since the last touch */
+	unsigned copy_reads;      /* atomic: reads to serve by copying, not
+				     zero-copy (ops_file.c, after a fault) */
+	unsigned zc_replies;      /* atomic: zero-copy replies in flight */
+	unsigned zc_block;        /* atomic: shrinks waiting for them; while
+				     non-zero, reads copy instead */
 };
 
 /*
@@ -43,7 +48,10 @@ uint64_t backing_size(const struct backing *b);
 int backing_refresh(struct panefs *fs, struct backing *b);
 /* Make the backing file at least `size` bytes (ftruncate, never shrinks). */
 int backing_grow(struct panefs *fs, struct backing *b, uint64_t size);
-/* ftruncate to size, then drop windows past it. */
+/* ftruncate to size, then drop windows past it. A shrink first waits
+ * for the file's zero-copy replies in flight (the kernel would fail a
+ * reply whose pages vanish with EIO, which a truncate on a local file
+ * system never causes); reads that start meanwhile copy instead. */
 int backing_truncate(struct panefs *fs, struct backing *b, uint64_t size);
 /* A write through a window does not reliably update the file's mtime
  * (the page may already be writable). Writes mark the backing; this sets
@@ -62,5 +70,13 @@ struct backing *backing_peek(struct panefs *fs, struct inode *in);
  * range reads as zeros through MAP_SHARED. 0 or -errno. */
 int backing_fallocate(struct panefs *fs, struct backing *b, int mode,
 		      uint64_t off, uint64_t len);
+
+/*
+ * If inode in is open (has a backing), adopt the backing file's current
+ * size: an outside truncate drops windows past the new end at once, an
+ * outside append is seen by the next read. Cheap (one fstat) and a no-op
+ * for inodes that are not open.
+ */
+void backing_refresh_if_open(struct panefs *fs, struct inode *in);
 
 #endif

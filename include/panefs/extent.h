@@ -14,9 +14,11 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include <sys/uio.h>
 
 struct panefs;
 struct backing;
+struct wc_ref;
 
 struct extent {
 	struct backing *b;
@@ -29,9 +31,33 @@ struct extent {
 uint64_t extent_length(const struct extent *e);
 
 /* Read up to n bytes at off into buf. Returns bytes read (0 at/after end)
- * or -errno (-EIO when the backing file faulted under us). */
+ * or -errno. A window that still faults after the size was refreshed
+ * (e.g. a hole that a full tmpfs cannot back) is read with pread(), whose
+ * errno (e.g. -EIO) is returned when no byte could be read. */
 ssize_t extent_read(struct panefs *fs, const struct extent *e, void *buf,
 		    size_t n, uint64_t off);
+
+/*
+ * Zero-copy read: pin the windows holding up to n bytes at off instead of
+ * copying them, and describe the bytes with iov[0 .. *count) (one piece
+ * per window, in order). The byte count follows exactly the rules of
+ * extent_read(): clamped to the extent's length, the backing size
+ * refreshed once when it ends short or when a growable extent ends before
+ * n. Returns the bytes described (0 at/after the end, *count may then be
+ * 0) with *count pins held in refs[], to be released with extent_unpin()
+ * once the bytes have been used; or -errno with nothing pinned: -E2BIG
+ * when more than max windows would be needed, or a wcache_get() error.
+ * On any error, extent_read() is the fallback.
+ *
+ * The bytes are not touched here, so no fault can happen inside; whoever
+ * reads them (e.g. the kernel copying a reply) must expect the file to
+ * shrink underneath (EFAULT from a system call, SIGBUS in user space).
+ */
+ssize_t extent_read_pin(struct panefs *fs, const struct extent *e, size_t n,
+			uint64_t off, struct wc_ref *refs, struct iovec *iov,
+			unsigned max, unsigned *count);
+/* Release the pins of extent_read_pin(); sets *count to 0. */
+void extent_unpin(struct panefs *fs, struct wc_ref *refs, unsigned *count);
 
 /* Write n bytes at off. A growable extent extends the backing file first; a
  * fixed one refuses bytes past its end with -ENOSPC (a partial write returns

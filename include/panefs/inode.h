@@ -55,6 +55,14 @@ int inode_table_init(struct panefs *fs);   /* needs fs->source_fd */
 void inode_table_destroy(struct panefs *fs);
 
 struct inode *inode_root(struct panefs *fs);
+/*
+ * Call fn(in, arg) for every inode in the table (the root and open inodes
+ * included) with the table lock held: fn must be quick, do no I/O, and
+ * take no lock but in->lock (the lock order allows it). Meant for sweeps
+ * such as the shutdown flush, which only collects references here.
+ */
+void inode_for_each(struct panefs *fs, void (*fn)(struct inode *in, void *arg),
+		    void *arg);
 /* Resolve a kernel inode number. */
 struct inode *inode_from_ino(struct panefs *fs, uint64_t ino);
 /* The number to give the kernel for in. */

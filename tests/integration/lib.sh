@@ -24,6 +24,15 @@
 #   PANEFS_TEST_TMPDIR=DIR      where temp dirs go (default /var/tmp).
 #   PANEFS_TEST_KEEP=1          keep the temp dir (when nothing is mounted).
 #   PANEFS_TEST_TIMEOUT=SECS    watchdog for the whole script (default 540).
+#   PANEFS_WRAPPER="cmd args"   run the daemon under a wrapper:
+#                               `cmd args panefs -f ... SRC MNT` (e.g.
+#                               valgrind; the wrapper must exec panefs in
+#                               its own process so PFS_PID is the daemon).
+#                               Read by pfs_mount: a test may set it after
+#                               sourcing lib.sh (e.g. to log into PFS_TMP).
+#   PANEFS_DAEMON_WAIT=SECS     how long the mount may take to appear and
+#                               the daemon to exit after unmount (default
+#                               10; slow wrappers need more).
 #
 # API for test scripts:
 #   pfs_mount [-s|-d ...] [OPT,OPT...]   mount SRC on MNT (panefs -f -o OPTS)
@@ -36,6 +45,7 @@
 #   check DESC CMD...                    fail with DESC unless CMD succeeds
 #   check_eq DESC EXPECTED GOT           fail unless the strings are equal
 #   fail MSG / skip MSG / note MSG
+#   fail_later MSG                       report, continue, exit 1 at the end
 #   bg CMD... ; bg_wait PID              background job under a time limit
 #   need_panefs                          skip when running against a stand-in
 #   pfs_sanitized                        true when the daemon has ASan
@@ -64,6 +74,14 @@ fail() {
 	printf '[%s] FAIL: %s\n' "$PFS_NAME" "$*" >&2
 	_pfs_daemon_died
 	exit 1
+}
+
+# fail_later MSG: report a failure now, go on with the test, exit 1 at the
+# end (for independent checks, so one bug does not hide the others).
+PFS_LATER=()
+fail_later() {
+	printf '[%s] FAIL (continuing): %s\n' "$PFS_NAME" "$*" >&2
+	PFS_LATER+=("$*")
 }
 
 skip() {
@@ -160,6 +178,7 @@ t() {
 	PFS_CHILD=
 	if [ "$rc" = 124 ] || [ "$rc" = 137 ]; then
 		printf '[%s] TIMEOUT after %ss: %s\n' "$PFS_NAME" "$secs" "$*" >&2
+		_pfs_dump_daemon "$PFS_PID" "a step timed out"
 	fi
 	return "$rc"
 }
@@ -266,6 +285,30 @@ _pfs_print_log() {
 	printf '[%s] ---- end of %s ----\n' "$PFS_NAME" "$(basename "$f")" >&2
 }
 
+# Print every thread's stack of a live daemon (gdb if present, else the
+# kernel wait channels): what a hang or a deadlock looks like from inside.
+# Once per test; a hung daemon is usually the cause of a timeout.
+PFS_DUMPED=0
+_pfs_dump_daemon() {
+	local pid=${1:-$PFS_PID} why=${2:-}
+	[ -n "$pid" ] && _pfs_alive "$pid" || return 0
+	[ "$PFS_DUMPED" = 0 ] || return 0
+	PFS_DUMPED=1
+	printf '[%s] ---- daemon (pid %s) threads%s ----\n' "$PFS_NAME" "$pid" "${why:+ ($why)}" >&2
+	local tk
+	for tk in /proc/"$pid"/task/*; do
+		printf '  tid %s %s: %s\n' "${tk##*/}" "$(cat "$tk/comm" 2>/dev/null)" \
+			"$(cat "$tk/wchan" 2>/dev/null)" >&2
+	done
+	if command -v gdb >/dev/null; then
+		timeout -k 2 30 gdb -p "$pid" -batch -nx -ex 'set pagination off' \
+			-ex 'thread apply all bt' </dev/null 2>&1 |
+			grep -vE '^\[(New LWP|Thread debugging|Inferior)|^Using host libthread' |
+			head -n 400 >&2 || true
+	fi
+	printf '[%s] ---- end of daemon threads ----\n' "$PFS_NAME" >&2
+}
+
 # pfs_mount [-s|-d|-f...] [OPTS]  (OPTS: comma-separated panefs -o options)
 pfs_mount() {
 	local flags=() opts=()
@@ -278,7 +321,11 @@ pfs_mount() {
 	done
 	[ -z "$PFS_PID" ] || fail "pfs_mount: already mounted"
 	pfs_is_mounted && fail "pfs_mount: something is already mounted on $MNT"
-	local cmd=("${PFS_CMD[@]}")
+	local cmd=("${PFS_CMD[@]}") wrap=()
+	if [ -z "$PFS_STANDIN" ] && [ -n "${PANEFS_WRAPPER:-}" ]; then
+		read -r -a wrap <<<"$PANEFS_WRAPPER"
+		cmd=("${wrap[@]}" "${cmd[@]}")
+	fi
 	[ ${#flags[@]} -eq 0 ] || cmd+=("${flags[@]}")
 	if [ -z "$PFS_STANDIN" ] && [ ${#opts[@]} -gt 0 ]; then
 		local IFS=,
@@ -291,7 +338,8 @@ pfs_mount() {
 	note "mount: ${cmd[*]}"
 	"${cmd[@]}" </dev/null >"$PFS_LOG" 2>&1 &
 	PFS_PID=$!
-	local deadline=$((SECONDS + 10))
+	echo "$PFS_PID" >"$PFS_TMP/.daemon.pid"   # for the watchdog
+	local deadline=$((SECONDS + ${PANEFS_DAEMON_WAIT:-10}))
 	until pfs_is_mounted; do
 		if ! _pfs_alive "$PFS_PID"; then
 			local rc=0
@@ -304,7 +352,7 @@ pfs_mount() {
 			fail "daemon exited with status $rc before the mount appeared: ${cmd[*]}"
 		fi
 		if [ "$SECONDS" -ge "$deadline" ]; then
-			fail "mount did not appear on $MNT within 10 s: ${cmd[*]}"
+			fail "mount did not appear on $MNT within ${PANEFS_DAEMON_WAIT:-10} s: ${cmd[*]}"
 		fi
 		sleep 0.05
 	done
@@ -331,16 +379,18 @@ pfs_umount() {
 	if ! timeout -k 2 10 fusermount3 -u "$MNT" 2>"$PFS_TMP/umount.err"; then
 		problem="fusermount3 -u $MNT failed: $(cat "$PFS_TMP/umount.err")"
 	fi
-	if [ -z "$problem" ] && ! _pfs_wait_gone "$pid" 10; then
-		problem="daemon (pid $pid) still running 10 s after unmount"
+	if [ -z "$problem" ] && ! _pfs_wait_gone "$pid" "${PANEFS_DAEMON_WAIT:-10}"; then
+		problem="daemon (pid $pid) still running ${PANEFS_DAEMON_WAIT:-10} s after unmount"
 	fi
 	if [ -n "$problem" ]; then
+		_pfs_dump_daemon "$pid" "$problem"
 		_pfs_force_umount
 		_pfs_print_log "$PFS_LOG"
 		fail "$problem"
 	fi
 	wait "$pid" || rc=$?
 	PFS_PID=
+	rm -f "$PFS_TMP/.daemon.pid"
 	_pfs_check_log
 	if [ "$rc" != 0 ]; then
 		_pfs_print_log "$PFS_LOG"
@@ -358,6 +408,7 @@ pfs_crash() {
 	kill -KILL "$pid"
 	_pfs_wait_gone "$pid" 10 || fail "daemon survived SIGKILL for 10 s"
 	PFS_PID=
+	rm -f "$PFS_TMP/.daemon.pid"
 	timeout -k 2 5 fusermount3 -uz "$MNT" 2>/dev/null || true
 	pfs_is_mounted && fail "could not unmount $MNT after killing the daemon"
 	_pfs_check_log
@@ -375,6 +426,7 @@ _pfs_force_umount() {
 		if _pfs_alive "$pid"; then
 			kill -TERM "$pid" 2>/dev/null || true
 			_pfs_wait_gone "$pid" 5 || {
+				_pfs_dump_daemon "$pid" "ignored SIGTERM for 5 s"
 				kill -KILL "$pid" 2>/dev/null || true
 				_pfs_wait_gone "$pid" 5 || true
 			}
@@ -382,6 +434,7 @@ _pfs_force_umount() {
 		# reaped by the caller (pfs_umount) or at exit; never `wait` here
 	fi
 	PFS_PID=
+	rm -f "$PFS_TMP/.daemon.pid"
 	if pfs_is_mounted; then
 		timeout -k 2 5 fusermount3 -uz "$MNT" 2>/dev/null ||
 			timeout -k 2 5 umount -l "$MNT" 2>/dev/null || true
@@ -396,6 +449,13 @@ _pfs_exit() {
 	# signalled between fork and exec.
 	[ "$BASHPID" = "$$" ] || exit "$rc"
 	PFS_IN_EXIT=1
+	# checks that failed with fail_later
+	if [ "$rc" = 0 ] && [ ${#PFS_LATER[@]} -gt 0 ]; then
+		rc=1
+		for f in "${PFS_LATER[@]}"; do
+			echo "[$PFS_NAME] FAIL: $f" >&2
+		done
+	fi
 	set +eEu
 	trap - ERR INT TERM
 	# No `wait` in here: after a trap interrupted a `wait`, bash may block
@@ -446,18 +506,53 @@ _pfs_exit() {
 	exit "$rc"
 }
 trap _pfs_exit EXIT
-trap 'echo "[$PFS_NAME] interrupted (SIGINT)" >&2; exit 130' INT
-trap 'echo "[$PFS_NAME] terminated (SIGTERM)" >&2; exit 143' TERM
+trap 'echo "[$PFS_NAME] interrupted (SIGINT) during: $BASH_COMMAND" >&2; exit 130' INT
+trap 'echo "[$PFS_NAME] terminated (SIGTERM) during: $BASH_COMMAND" >&2; exit 143' TERM
 
-# Watchdog: the whole script must finish in time; on expiry TERM ourselves,
-# which runs the EXIT trap (unmount, kill, print log). One plain process
-# (not a bash subshell, which would inherit our traps), killed at exit.
+# Watchdog: the whole script must finish in time. On expiry it TERMs the
+# test shell, whose EXIT trap unmounts and cleans up. If the shell is stuck
+# in a system call on the mount (only SIGKILL ends a FUSE request the
+# daemon never answers), the watchdog prints the daemon's threads and kills
+# the daemon, which aborts the connection and frees the shell; as a last
+# resort it kills the shell. One plain process (a bash subshell would
+# inherit our traps), killed at exit.
 python3 -c '
-import os, signal, sys, time
-time.sleep(float(sys.argv[1]))
-sys.stderr.write("[%s] watchdog: test exceeded %s s\n" % (sys.argv[3], sys.argv[1]))
-os.kill(int(sys.argv[2]), signal.SIGTERM)
-' "${PANEFS_TEST_TIMEOUT:-540}" $$ "$PFS_NAME" </dev/null &
+import os, signal, subprocess, sys, time
+secs, shell, name, pidfile = float(sys.argv[1]), int(sys.argv[2]), sys.argv[3], sys.argv[4]
+def alive(pid):
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return False
+def wait_gone(pid, t):
+    end = time.time() + t
+    while time.time() < end:
+        if not alive(pid):
+            return True
+        time.sleep(0.1)
+    return False
+time.sleep(secs)
+sys.stderr.write("[%s] watchdog: test exceeded %d s\n" % (name, secs))
+os.kill(shell, signal.SIGTERM)
+if wait_gone(shell, 20):
+    sys.exit(0)
+try:
+    daemon = int(open(pidfile).read())
+except (OSError, ValueError):
+    daemon = 0
+if daemon and alive(daemon):
+    sys.stderr.write("[%s] watchdog: test shell stuck; daemon %d threads:\n" % (name, daemon))
+    subprocess.call(["timeout", "-k", "2", "30", "gdb", "-p", str(daemon), "-batch", "-nx",
+                     "-ex", "thread apply all bt"], stdin=subprocess.DEVNULL,
+                    stdout=sys.stderr, stderr=subprocess.DEVNULL)
+    sys.stderr.write("[%s] watchdog: killing the daemon to free the test shell\n" % name)
+    os.kill(daemon, signal.SIGKILL)
+    if wait_gone(shell, 30):
+        sys.exit(0)
+sys.stderr.write("[%s] watchdog: killing the test shell\n" % name)
+os.kill(shell, signal.SIGKILL)
+' "${PANEFS_TEST_TIMEOUT:-540}" $$ "$PFS_NAME" "$PFS_TMP/.daemon.pid" </dev/null &
 PFS_WATCHDOG=$!
 disown "$PFS_WATCHDOG"  # no "Killed" notice when we kill it at exit
 

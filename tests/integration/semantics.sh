@@ -110,6 +110,65 @@ assert bad < 0, "stale data at offset %d after ftruncate down and up" % (100 + b
 os.close(fd)
 EOF
 
+# reads racing O_TRUNC rewrites of the same file, both through the mount:
+# a read may see old data, new data or 0 bytes, but never fail (ext4 never
+# returns EIO here; compare the same race on the backing dir)
+note "reads racing O_TRUNC rewrites: no EIO"
+py "$MNT/race" "$SRC/race2" <<'EOF' || fail_later "reads racing O_TRUNC rewrites of the same file through the mount failed (see above)"
+import errno, json, os, sys, time
+def race(p, secs, nreaders=2):
+    """one process rewrites p with O_TRUNC in a loop, nreaders read it"""
+    open(p, "wb").write(b"x" * 200000)
+    end = time.time() + secs
+    pid = os.fork()
+    if pid == 0:
+        while time.time() < end:
+            with open(p, "wb") as f:
+                f.write(b"y" * 200000)
+        os._exit(0)
+    readers = []
+    for _ in range(nreaders):
+        r, w = os.pipe()
+        rp = os.fork()
+        if rp == 0:
+            os.close(r)
+            reads, errs = 0, {}
+            while time.time() < end:
+                try:
+                    with open(p, "rb") as f:
+                        f.read()
+                    reads += 1
+                except OSError as e:
+                    n = errno.errorcode.get(e.errno, str(e.errno))
+                    errs[n] = errs.get(n, 0) + 1
+            os.write(w, json.dumps([reads, errs]).encode())
+            os._exit(0)
+        os.close(w)
+        readers.append((rp, r))
+    reads, errs = 0, {}
+    for rp, r in readers:
+        out = b""
+        while True:
+            b = os.read(r, 4096)
+            if not b:
+                break
+            out += b
+        os.waitpid(rp, 0)
+        n, e = json.loads(out)
+        reads += n
+        for k, v in e.items():
+            errs[k] = errs.get(k, 0) + v
+    os.waitpid(pid, 0)
+    return reads, errs
+m = race(sys.argv[1], 5.0)
+b = race(sys.argv[2], 1.0)
+print("through the mount: %d reads, failures %s; on the backing dir: %d reads, failures %s"
+      % (m[0], m[1] or "none", b[0], b[1] or "none"))
+if m[1]:
+    sys.exit("reads through the mount failed while another process rewrote the file with O_TRUNC")
+EOF
+rm -f "$MNT/race" "$SRC/race2"
+
 # --- append --------------------------------------------------------------
 note "append with >> and O_APPEND"
 echo one >"$MNT/ap"

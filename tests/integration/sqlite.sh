@@ -35,7 +35,12 @@ step -t 120 "insert 100,000 rows in one transaction" -- \
 	WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM c WHERE i < 100000)
 	INSERT INTO t (id, v, n) SELECT i, printf('row-%06d-%s', i, hex(randomblob(16))), i % 97 FROM c;
 	COMMIT;"
-sleep 0.5
+# let the reader see the committed rows (or fail) before stopping it
+for _ in $(seq 1 300); do
+	grep -q '^100000$' "$PFS_TMP/reader.log" 2>/dev/null && break
+	_pfs_alive "$RPID" || break
+	sleep 0.1
+done
 touch "$PFS_TMP/stop"
 rc=0
 bg_wait "$RPID" || rc=$?

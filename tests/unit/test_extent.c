@@ -666,6 +666,78 @@ static void test_threads(void **state)
 		   NTHREADS * REGION);
 }
 
+/* extent_read_pin() describes exactly the bytes extent_read() returns,
+ * for growable and fixed extents, at and past the end, and refuses a
+ * request that needs more windows than it may pin. */
+static void pin_matches_read(struct fx *f, const struct extent *e,
+			     uint64_t off, size_t n)
+{
+	struct wc_ref refs[8];
+	struct iovec iov[8];
+	char *want = malloc(n ? n : 1), *p;
+	unsigned count = 5, i;
+	ssize_t r, w;
+	size_t at = 0;
+
+	assert_non_null(want);
+	w = extent_read(&f->fs, e, want, n, off);
+	r = extent_read_pin(&f->fs, e, n, off, refs, iov, 8, &count);
+	if (r == -E2BIG) {
+		assert_int_equal(count, 0);
+		assert_true(n > 6 * WIN);
+		goto out;
+	}
+	assert_int_equal(r, w);
+	for (i = 0; i < count; i++) {
+		p = iov[i].iov_base;
+		assert_true(iov[i].iov_len > 0);
+		assert_memory_equal(p, want + at, iov[i].iov_len);
+		at += iov[i].iov_len;
+	}
+	assert_int_equal(at, (size_t)r);
+	extent_unpin(&f->fs, refs, &count);
+	assert_int_equal(count, 0);
+out:
+	free(want);
+}
+
+static void test_read_pin(void **state)
+{
+	struct fx *f = *state;
+	struct extent e = whole(f), fixed;
+	size_t size = 5 * WIN + 1234;
+	char *buf = malloc(size);
+	struct wcache_stats st;
+	int k;
+
+	arm_safecopy(); /* the shrink below faults inside extent_read() */
+	assert_non_null(buf);
+	fill(buf, size);
+	assert_int_equal(extent_write(&f->fs, &e, buf, size, 0), (ssize_t)size);
+	pin_matches_read(f, &e, 0, size);
+	pin_matches_read(f, &e, WIN - 10, 3 * WIN);
+	pin_matches_read(f, &e, size - 100, 4096);
+	pin_matches_read(f, &e, size, 4096);
+	pin_matches_read(f, &e, size + WIN, 10);
+	pin_matches_read(f, &e, 0, 0);
+	pin_matches_read(f, &e, 1, 9 * WIN); /* too many windows */
+	for (k = 0; k < 200; k++)
+		pin_matches_read(f, &e, rnd() % (size + WIN),
+				 (size_t)(rnd() % (3 * WIN)));
+	/* grown outside the mount: seen through the refresh at the end */
+	assert_int_equal(pwrite(f->fd, buf, 1000, (off_t)size), 1000);
+	pin_matches_read(f, &e, size - 10, 4096);
+	/* a fixed extent longer than the (shrunk) backing file */
+	fixed = (struct extent){.b = f->b, .base = WIN, .length = 4 * WIN};
+	assert_int_equal(ftruncate(f->fd, (off_t)(2 * WIN)), 0);
+	pin_matches_read(f, &fixed, 0, 4 * WIN);
+	pin_matches_read(f, &fixed, WIN / 2, WIN);
+	/* every pin was released */
+	wcache_get_stats(f->fs.wc, &st);
+	assert_true(st.bytes <= 4 * WIN);
+	free(buf);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -687,6 +759,7 @@ int main(void)
 	    T(test_read_only),
 	    T(test_random),
 	    T(test_threads),
+	    T(test_read_pin),
 #undef T
 	};
 
