@@ -68,7 +68,27 @@ run_tests() {
 		--num-processes 2 || rc=1
 	# A short libFuzzer run of every parser (clang; 20 s each).
 	bash "$here/tests/fuzz/run.sh" 20 || rc=1
+	summarize "$build" "$build-san"
 	return $rc
+}
+
+# One closing line over both builds' meson test logs.
+summarize() {
+	python3 - "$@" <<'PY'
+import json, sys
+count = {"OK": 0, "FAIL": 0, "SKIP": 0}
+for d in sys.argv[1:]:
+    try:
+        lines = open(d + "/meson-logs/testlog.json").read().splitlines()
+    except OSError:
+        continue
+    for line in lines:
+        r = json.loads(line).get("result", "")
+        key = "OK" if r == "OK" else "SKIP" if r == "SKIP" else "FAIL"
+        count[key] += 1
+print("tests: %d passed, %d failed, %d skipped"
+      % (count["OK"], count["FAIL"], count["SKIP"]))
+PY
 }
 
 # A demo SOURCE: a 4 TiB sparse file with known text at far offsets.
