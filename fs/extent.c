@@ -47,10 +47,10 @@ uint64_t extent_length(const struct extent *e)
 {
 	uint64_t size;
 
-	if (!e->grow)
+	if (!extent_follows_end(e))
 		return e->length;
 	size = backing_size(e->b);
-	return size > e->base ? size - e->base : 0;
+	return min_u64(e->length, size > e->base ? size - e->base : 0);
 }
 
 /*
@@ -181,7 +181,7 @@ again:
 			goto out;
 		}
 	}
-	if (done < n && e->grow && !refreshed) {
+	if (done < n && extent_follows_end(e) && !refreshed) {
 		/* A short read means EOF to the kernel; someone outside the
 		 * mount may have grown the file, so ask once first. */
 		refreshed = true;
@@ -280,7 +280,7 @@ again:
 			goto again;
 		}
 	}
-	if (got < n && e->grow && !refreshed) {
+	if (got < n && extent_follows_end(e) && !refreshed) {
 		/* A short reply means EOF to the kernel: ask once whether
 		 * the file grew outside the mount. */
 		refreshed = true;
@@ -297,7 +297,6 @@ out_unpin:
 out:
 	return ret;
 }
-
 
 ssize_t extent_write(struct panefs *fs, const struct extent *e, const void *buf,
 		     size_t n, uint64_t off)
@@ -320,16 +319,12 @@ ssize_t extent_write(struct panefs *fs, const struct extent *e, const void *buf,
 	}
 	if (off >= OFF_LIMIT || e->base > OFF_LIMIT - off ||
 	    n > OFF_LIMIT - (e->base + off)) {
-		ret = e->grow ? -EFBIG : -ENOSPC;
+		ret = e->length == EXTENT_TO_END ? -EFBIG : -ENOSPC;
 		goto out;
 	}
 	pos = e->base + off;
 
-	if (e->grow) {
-		ret = backing_grow(fs, b, pos + n);
-		if (ret)
-			goto out;
-	} else {
+	if (e->length != EXTENT_TO_END) {
 		/* A block device's behaviour: bytes past the end do not
 		 * fit, a write that straddles the end is cut short. */
 		if (off >= e->length) {
@@ -337,8 +332,25 @@ ssize_t extent_write(struct panefs *fs, const struct extent *e, const void *buf,
 			goto out;
 		}
 		n = min_u64(n, e->length - off);
-		/* A fixed extent never grows its backing file: what lies
-		 * past a (shrunk) backing end does not fit either. */
+	}
+	if (e->grow && e->length != EXTENT_TO_END &&
+	    pos + n > backing_size(b)) {
+		/* A chunk extends the file only while it is a part of it
+		 * (the last one): a chunk the file shrank away from outside
+		 * stays gone rather than coming back over a hole. */
+		backing_refresh(fs, b);
+		if (e->base >= backing_size(b)) {
+			ret = -ENOSPC;
+			goto out;
+		}
+	}
+	if (e->grow) {
+		ret = backing_grow(fs, b, pos + n);
+		if (ret)
+			goto out;
+	} else {
+		/* An extent without grow never extends its backing file: what
+		 * lies past a (shrunk) backing end does not fit either. */
 		size = backing_size(b);
 		if (pos + n > size) {
 			backing_refresh(fs, b);
@@ -374,6 +386,11 @@ ssize_t extent_write(struct panefs *fs, const struct extent *e, const void *buf,
 		backing_refresh(fs, b);
 		size = backing_size(b);
 		n = min_u64(n, size > pos ? size - pos : 0);
+	} else if (e->length != EXTENT_TO_END) {
+		/* Nor into a chunk the file shrank away from. */
+		backing_refresh(fs, b);
+		if (e->base >= backing_size(b))
+			n = done;
 	}
 	if (done >= n) {
 		ret = done ? (ssize_t)done : -ENOSPC;

@@ -97,6 +97,7 @@ struct inode_table {
 	size_t nbuckets;	/* protected by lock; power of two */
 	size_t count;		/* protected by lock */
 	struct inode *root;	/* fixed */
+	struct inode *top;	/* fixed after start: what FUSE_ROOT_ID shows */
 	int root_mfd;		/* fixed: SOURCE opened O_RDONLY, to decode
 				   handles (O_PATH will not do there) */
 
@@ -141,7 +142,7 @@ static uint64_t key_hash(dev_t dev, ino_t ino, const struct file_handle *fh)
 static bool key_match(const struct inode *in, dev_t dev, ino_t ino,
 		      const struct file_handle *fh)
 {
-	if (in->dev != dev)
+	if (in->dev != dev || in->kind != INODE_BACKING)
 		return false;
 	if (!fh || !in->fh)
 		return !fh && !in->fh && in->ino == ino;
@@ -461,6 +462,8 @@ out:
 /* Free an inode already out of the hash. */
 static void inode_free(struct panefs *fs, struct inode *in)
 {
+	struct inode *file = in->kind == INODE_CHUNK ? in->target : NULL;
+
 	/* Drop the cached descriptor before free(): the cache is keyed by
 	 * address and a new inode may get this one. */
 	pfd_drop(fs->itab, in);
@@ -469,6 +472,9 @@ static void inode_free(struct panefs *fs, struct inode *in)
 	pthread_mutex_destroy(&in->lock);
 	free(in->fh);
 	free(in);
+	/* A chunk held a lookup on the file it cuts. */
+	if (file)
+		inode_forget(fs, file, 1);
 }
 
 /*
@@ -626,7 +632,8 @@ static bool unhash_if_unused(struct inode_table *t, struct inode *in)
 {
 	bool open;
 
-	if (in == t->root || in->nlookup != 0)
+	if (in == t->root || in == t->top || in->nlookup != 0 ||
+	    in->kind == INODE_VIEW || in->kind == INODE_VDIR)
 		return false;
 	pthread_mutex_lock(&in->lock);
 	open = in->backing != NULL;
@@ -635,6 +642,13 @@ static bool unhash_if_unused(struct inode_table *t, struct inode *in)
 		return false;
 	hash_remove(t, in);
 	return true;
+}
+
+void inode_ref(struct panefs *fs, struct inode *in)
+{
+	pthread_mutex_lock(&fs->itab->lock);
+	in->nlookup++;
+	pthread_mutex_unlock(&fs->itab->lock);
 }
 
 void inode_forget(struct panefs *fs, struct inode *in, uint64_t n)
@@ -664,6 +678,91 @@ void inode_release_backing_done(struct panefs *fs, struct inode *in)
 		inode_free(fs, in);
 }
 
+uint64_t inode_synth_ino(uint64_t a, uint64_t b, const void *p, size_t n)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+
+	h = fnv1a(h, &a, sizeof(a));
+	h = fnv1a(h, &b, sizeof(b));
+	if (n)
+		h = fnv1a(h, p, n);
+	return h | (1ULL << 63);
+}
+
+struct inode *inode_synth_new(enum inode_kind kind, mode_t type)
+{
+	struct inode *in = calloc(1, sizeof(*in));
+
+	if (!in)
+		goto out;
+	in->kind = kind;
+	in->type = type & S_IFMT;
+	in->pathfd = -1;
+	if (pthread_mutex_init(&in->lock, NULL) != 0) {
+		free(in);
+		in = NULL;
+	}
+out:
+	return in;
+}
+
+void inode_synth_free(struct inode *in)
+{
+	if (!in)
+		return;
+	pthread_mutex_destroy(&in->lock);
+	free(in);
+}
+
+/* Called with t->lock held. */
+static struct inode *chunk_find(struct inode_table *t, struct inode *file,
+				uint64_t index, uint64_t ino)
+{
+	struct inode *in;
+
+	in = t->buckets[key_hash(file->dev, ino, NULL) & (t->nbuckets - 1)];
+	for (; in; in = in->hnext)
+		if (in->kind == INODE_CHUNK && in->target == file &&
+		    in->index == index)
+			return in;
+	return NULL;
+}
+
+int inode_chunk_get(struct panefs *fs, struct inode *file, uint64_t index,
+		    struct inode **out)
+{
+	struct inode_table *t = fs->itab;
+	uint64_t ino =
+	    inode_synth_ino(file->dev, file->ino, &index, sizeof(index));
+	struct inode *in, *fresh;
+	int rc = 0;
+
+	fresh = inode_synth_new(INODE_CHUNK, S_IFREG);
+	if (!fresh) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	fresh->dev = file->dev;
+	fresh->ino = (ino_t)ino;
+	fresh->target = file;
+	fresh->index = index;
+
+	pthread_mutex_lock(&t->lock);
+	in = chunk_find(t, file, index, ino);
+	if (!in) {
+		in = fresh;
+		fresh = NULL;
+		file->nlookup++; /* dropped when the chunk is freed */
+		hash_insert(t, in);
+	}
+	in->nlookup++;
+	pthread_mutex_unlock(&t->lock);
+	inode_synth_free(fresh);
+	*out = in;
+out:
+	return rc;
+}
+
 void inode_for_each(struct panefs *fs, void (*fn)(struct inode *in, void *arg),
 		    void *arg)
 {
@@ -683,16 +782,26 @@ struct inode *inode_root(struct panefs *fs)
 	return fs->itab->root;
 }
 
+struct inode *inode_top(struct panefs *fs)
+{
+	return fs->itab->top;
+}
+
+void inode_set_top(struct panefs *fs, struct inode *in)
+{
+	fs->itab->top = in;
+}
+
 struct inode *inode_from_ino(struct panefs *fs, uint64_t ino)
 {
 	if (ino == ROOT_ID)
-		return fs->itab->root;
+		return fs->itab->top;
 	return (struct inode *)(uintptr_t)ino;
 }
 
 uint64_t inode_to_ino(struct panefs *fs, struct inode *in)
 {
-	if (in == fs->itab->root)
+	if (in == fs->itab->top)
 		return ROOT_ID;
 	return (uint64_t)(uintptr_t)in;
 }
@@ -702,6 +811,11 @@ int inode_open(struct panefs *fs, struct inode *in, int flags)
 	int mfd, fd;
 
 	flags |= O_CLOEXEC;
+	if (in->kind != INODE_BACKING) {
+		/* Nothing in SOURCE is this entry (node.c answers for it). */
+		fd = -EINVAL;
+		goto out;
+	}
 	if (in->pathfd >= 0) {
 		/* Reopening through /proc lands on the very inode the
 		 * descriptor names (a symlink stays a symlink: O_PATH gets it,
@@ -877,6 +991,7 @@ int inode_table_init(struct panefs *fs)
 		goto out_pfd_lock;
 	}
 	t->root = root;
+	t->top = root;
 	hash_insert(t, root);
 	fs->itab = t;
 	goto out;
@@ -912,6 +1027,9 @@ void inode_table_destroy(struct panefs *fs)
 	for (i = 0; i < t->nbuckets; i++) {
 		for (in = t->buckets[i]; in; in = next) {
 			next = in->hnext;
+			/* Everything goes: no chunk drops a lookup on its
+			 * file (which may be freed already). */
+			in->target = NULL;
 			inode_free(fs, in);
 		}
 	}

@@ -8,12 +8,13 @@
  *      (flush_all); also -h/--help and -V/--version.
  *   1  could not mount or serve (libfuse, kernel or resource failure), or
  *      the flush at exit failed (written data may not be on disk).
- *   2  bad input (options, SOURCE, MOUNTPOINT): one line on stderr naming the
- *      problem, and nothing was mounted.
+ *   2  bad input (options, SOURCE, MOUNTPOINT, the views table): one line
+ *      on stderr naming the problem (FILE:LINE: for the table), and nothing
+ *      was mounted.
  *
  * Setup acquires in order: options -> SOURCE fd -> safecopy -> window cache
- * -> inode table -> fuse args -> session -> signal handlers -> mount; the
- * exit path releases in the reverse order through labelled gotos.
+ * -> inode table -> views tree -> fuse args -> session -> signal handlers ->
+ * mount; the exit path releases in the reverse order through labelled gotos.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -35,6 +36,8 @@
 #include "panefs/options.h"
 #include "panefs/panefs.h"
 #include "panefs/safecopy.h"
+#include "panefs/views.h"
+#include "panefs/vtree.h"
 #include "panefs/wcache.h"
 
 #ifndef PANEFS_VERSION
@@ -63,6 +66,116 @@ static void say(const char *fmt, ...)
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
 	fputc('\n', stderr);
+}
+
+/*
+ * Split mode: chunks are whole pages (SIZE is rounded up, with a
+ * warning), and windows are cut so that none spans two chunks: the window
+ * becomes the largest multiple of the page size that is no larger than
+ * asked and divides SIZE. Reading chunk N then maps only bytes of chunk N.
+ */
+static void setup_split(struct panefs_options *o)
+{
+	uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE), want, w;
+
+	if (o->split % page) {
+		w = round_up(o->split, page);
+		say("warning: split=%llu is not a multiple of the page size "
+		    "(%llu): using split=%llu",
+		    (unsigned long long)o->split, (unsigned long long)page,
+		    (unsigned long long)w);
+		o->split = w;
+	}
+	want = round_up(o->window, page);
+	w = want < o->split ? want : o->split;
+	while (o->split % w)
+		w -= page;
+	if (w != want && o->debug)
+		say("window=%llu does not divide split=%llu: using window=%llu",
+		    (unsigned long long)want, (unsigned long long)o->split,
+		    (unsigned long long)w);
+	o->window = w;
+}
+
+/* Read the views table file whole. 0, or -1 after saying why. */
+static int read_table(const char *path, char **text, size_t *len)
+{
+	size_t cap = 64 << 10, n = 0;
+	char *buf = NULL, *nb;
+	ssize_t r;
+	int fd, rc = -1;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		say("cannot read views file '%s': %s", path, strerror(errno));
+		goto out;
+	}
+	for (;;) {
+		if (n == cap || !buf) {
+			if (buf)
+				cap *= 2;
+			nb = realloc(buf, cap);
+			if (!nb) {
+				say("out of memory reading '%s'", path);
+				goto out_close;
+			}
+			buf = nb;
+		}
+		r = read(fd, buf + n, cap - n);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			say("cannot read views file '%s': %s", path,
+			    strerror(errno));
+			goto out_close;
+		}
+		if (r == 0)
+			break;
+		n += (size_t)r;
+		if (n > VIEWS_TEXT_MAX) {
+			say("views file '%s' is larger than %u bytes", path,
+			    VIEWS_TEXT_MAX);
+			goto out_close;
+		}
+	}
+	*text = buf;
+	*len = n;
+	buf = NULL;
+	rc = 0;
+out_close:
+	close(fd);
+out:
+	free(buf);
+	return rc;
+}
+
+/* Views mode: parse the table and build its tree. 0, or -1 after saying
+ * "FILE:LINE: reason". */
+static int load_views(struct panefs *fs)
+{
+	const char *path = fs->opt.views;
+	struct view_table t = {0};
+	struct views_error err;
+	char *text = NULL;
+	size_t len = 0;
+	int rc = -1;
+
+	if (read_table(path, &text, &len) < 0)
+		goto out;
+	memset(&err, 0, sizeof(err));
+	if (views_parse(text, len, &t, &err) < 0 ||
+	    vtree_build(fs, &t, &err) < 0) {
+		if (err.line)
+			say("%s:%u: %s", path, err.line, err.msg);
+		else
+			say("%s: %s", path, err.msg[0] ? err.msg : "bad table");
+		goto out;
+	}
+	rc = 0;
+out:
+	views_free(&t);
+	free(text);
+	return rc;
 }
 
 /* Once daemonized stderr is /dev/null: send libfuse's messages to syslog. */
@@ -353,13 +466,8 @@ int main(int argc, char *argv[])
 		goto out_opts;
 	}
 
-	/* The split and views modes are parsed but not built yet: refuse
-	 * them rather than mount something the user did not ask for. */
-	if (fs.opt.split || fs.opt.views) {
-		say("%s= is not available in this version of panefs",
-		    fs.opt.split ? "split" : "views");
-		goto out_opts;
-	}
+	if (fs.opt.split)
+		setup_split(&fs.opt);
 
 	/* Bad SOURCE or MOUNTPOINT is bad input: exit 2, nothing mounted. */
 	if (open_source(fs.opt.source, &source, &fs.source_fd) < 0)
@@ -400,6 +508,11 @@ int main(int argc, char *argv[])
 		say("cannot set up the inode table for '%s': %s", source,
 		    strerror(-rc));
 		goto out_wcache;
+	}
+
+	if (fs.opt.views && load_views(&fs) < 0) {
+		status = EXIT_USAGE;
+		goto out_args;
 	}
 
 	if (build_fuse_args(&fs.opt, source, &args) < 0) {
@@ -455,6 +568,7 @@ out_session:
 	fuse_session_destroy(se);
 out_args:
 	fuse_opt_free_args(&args);
+	vtree_destroy(&fs);
 	inode_table_destroy(&fs);
 out_wcache:
 	wcache_free(fs.wc);

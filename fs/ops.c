@@ -5,8 +5,12 @@
  * ops_xattr.c, open files in ops_file.c.
  *
  * Handlers translate: resolve the inode, call the inode table or one *at()
- * system call on an O_PATH descriptor, reply. Core calls return -errno and
- * the reply is fuse_reply_err(req, -rc); no lock is held across a reply.
+ * system call on an O_PATH descriptor, reply. What the kernel sees of an
+ * inode (a split file as a directory, chunks, views) is node.c's answer;
+ * names are made, removed or renamed only where node_may_edit() allows
+ * (SOURCE directories outside views mode); elsewhere EPERM. Core calls return
+ * -errno and the reply is fuse_reply_err(req, -rc); no lock is held across a
+ * reply.
  *
  * What it guarantees
  * - Names are single components resolved with *at() calls relative to the
@@ -47,6 +51,8 @@
 #include "ops_i.h"
 #include "panefs/backing.h"
 #include "panefs/inode.h"
+#include "panefs/node.h"
+#include "panefs/vtree.h"
 #include "panefs/panefs.h"
 #include "util.h"
 
@@ -245,7 +251,7 @@ static void pl_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 	struct stat st;
 	int rc;
 
-	rc = inode_lookup(fs, req_inode(req, parent), name, &st, &in);
+	rc = node_lookup(fs, req_inode(req, parent), name, &st, &in);
 	if (rc == -ENOENT && fs->entry_timeout > 0) {
 		/* A negative entry, cached as long as a positive one. */
 		memset(&e, 0, sizeof(e));
@@ -257,8 +263,8 @@ static void pl_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 	 * revalidation refreshes attributes without a getattr): if the file
 	 * is open, let its backing adopt an outside size change too, so no
 	 * window stays mapped past a new end. */
-	if (!rc)
-		backing_refresh_if_open(fs, in);
+	if (!rc && node_data_inode(in))
+		backing_refresh_if_open(fs, node_data_inode(in));
 	reply_entry(req, rc, in, &st);
 }
 
@@ -287,8 +293,9 @@ static void reply_attr(fuse_req_t req, struct inode *in)
 	int rc;
 
 	/* Writes through windows may owe the file an mtime. */
-	pf_before_getattr(fs, in);
-	rc = inode_stat(fs, in, &st);
+	if (node_data_inode(in))
+		pf_before_getattr(fs, node_data_inode(in));
+	rc = node_stat(fs, in, &st);
 	if (rc)
 		fuse_reply_err(req, -rc);
 	else
@@ -326,6 +333,7 @@ static struct timespec set_time(int valid, int now_bit, int set_bit,
 static int do_setattr(struct panefs *fs, struct inode *in, struct stat *attr,
 		      int valid, struct fuse_file_info *fi)
 {
+	struct inode *file = node_data_inode(in);
 	char path[PROC_PATH_MAX];
 	struct timespec ts[2];
 	uid_t uid;
@@ -334,7 +342,19 @@ static int do_setattr(struct panefs *fs, struct inode *in, struct stat *attr,
 
 	if (fs->opt.ro && (valid & SET_ANY))
 		goto out;
-	rc = fd = inode_pathfd_get(fs, in);
+	if (in->kind != INODE_BACKING) {
+		/* A chunk or a view: its times are its file's; its size,
+		 * mode and owner are not its own to change. */
+		rc = -EPERM;
+		if (!file || (valid & (FUSE_SET_ATTR_MODE | FUSE_SET_ATTR_UID |
+				       FUSE_SET_ATTR_GID)))
+			goto out;
+		if (in->kind == INODE_VIEW && in->vn->ro && (valid & SET_ANY)) {
+			rc = -EROFS;
+			goto out;
+		}
+	}
+	rc = fd = inode_pathfd_get(fs, file);
 	if (fd < 0)
 		goto out;
 	rc = 0;
@@ -358,11 +378,9 @@ static int do_setattr(struct panefs *fs, struct inode *in, struct stat *attr,
 		}
 	}
 	if (valid & FUSE_SET_ATTR_SIZE) {
-		if (in->type == S_IFDIR)
-			rc = -EISDIR;
-		else if (in->type != S_IFREG)
-			rc = -EINVAL;
-		else if (attr->st_size < 0)
+		/* pf_truncate() knows what may change size (EISDIR for a
+		 * split file, EPERM for chunks and views). */
+		if (attr->st_size < 0)
 			rc = -EINVAL;
 		else
 			rc = pf_truncate(fs, in, fi, (uint64_t)attr->st_size);
@@ -376,12 +394,12 @@ static int do_setattr(struct panefs *fs, struct inode *in, struct stat *attr,
 				 FUSE_SET_ATTR_MTIME, attr->st_mtim);
 		/* Settle a pending mtime from window writes first, or it
 		 * would overwrite the time being set. */
-		pf_before_settimes(fs, in);
+		pf_before_settimes(fs, file);
 		if (utimensat(AT_FDCWD, path, ts, 0) < 0)
 			rc = neg_errno();
 	}
 out_put:
-	inode_pathfd_put(fs, in, fd);
+	inode_pathfd_put(fs, file, fd);
 out:
 	return rc;
 }
@@ -443,7 +461,13 @@ static int make_entry(fuse_req_t req, fuse_ino_t parent, const char *name,
 
 	if (fs->opt.ro)
 		goto out;
-	rc = entry_name_ok(name);
+	rc = node_may_edit(fs, dir);
+	if (!rc)
+		rc = entry_name_ok(name);
+	/* In split mode a new regular file could not be shown (every
+	 * file is a directory of chunks): make it in SOURCE. */
+	if (!rc && kind == MK_NODE && fs->opt.split && S_ISREG(mode))
+		rc = -EPERM;
 	if (rc)
 		goto out;
 	pfd = inode_pathfd_get(fs, dir);
@@ -530,7 +554,9 @@ static int do_unlink(fuse_req_t req, fuse_ino_t parent, const char *name,
 
 	if (fs->opt.ro)
 		goto out;
-	rc = entry_name_ok(name);
+	rc = node_may_edit(fs, dir);
+	if (!rc)
+		rc = entry_name_ok(name);
 	if (rc)
 		goto out;
 	pfd = inode_pathfd_get(fs, dir);
@@ -539,6 +565,10 @@ static int do_unlink(fuse_req_t req, fuse_ino_t parent, const char *name,
 		goto out;
 	}
 	rc = unlinkat(pfd, name, flags) < 0 ? neg_errno() : 0;
+	/* rmdir of a split file (the kernel sees a directory): split
+	 * mode does not delete files. */
+	if (rc == -ENOTDIR && fs->opt.split && (flags & AT_REMOVEDIR))
+		rc = -EPERM;
 	inode_pathfd_put(fs, dir, pfd);
 out:
 	return rc;
@@ -567,7 +597,11 @@ static void pl_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 		rc = -EROFS;
 		goto out;
 	}
-	rc = entry_name_ok(name);
+	rc = node_may_edit(fs, from);
+	if (!rc)
+		rc = node_may_edit(fs, to);
+	if (!rc)
+		rc = entry_name_ok(name);
 	if (!rc)
 		rc = entry_name_ok(newname);
 	if (rc)
@@ -608,7 +642,11 @@ static void pl_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent,
 		rc = -EROFS;
 		goto out;
 	}
-	rc = entry_name_ok(newname);
+	rc = node_may_edit(fs, dir);
+	if (!rc && node_is_synthetic(fs, in))
+		rc = -EPERM;
+	if (!rc)
+		rc = entry_name_ok(newname);
 	if (rc)
 		goto out;
 	fd = inode_pathfd_get(fs, in);
@@ -657,7 +695,11 @@ static void pl_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 		rc = -EROFS;
 		goto out;
 	}
-	rc = entry_name_ok(name);
+	rc = node_may_edit(fs, dir);
+	if (!rc && fs->opt.split)
+		rc = -EPERM; /* see make_entry() */
+	if (!rc)
+		rc = entry_name_ok(name);
 	if (rc)
 		goto out;
 	pfd = inode_pathfd_get(fs, dir);
@@ -719,6 +761,9 @@ static void pl_statfs(fuse_req_t req, fuse_ino_t ino)
 	struct statvfs sv;
 	int fd, rc = 0;
 
+	/* Synthetic entries live on SOURCE's file system. */
+	if (in->kind != INODE_BACKING)
+		in = inode_root(fs);
 	fd = inode_pathfd_get(fs, in);
 	if (fd < 0) {
 		rc = fd;
@@ -745,8 +790,11 @@ static void pl_access(fuse_req_t req, fuse_ino_t ino, int mask)
 	struct stat st;
 	int rc;
 
-	rc = inode_stat(fs, req_inode(req, ino), &st);
-	if (!rc && (mask & W_OK) && fs->opt.ro && !S_ISCHR(st.st_mode) &&
+	struct inode *in = req_inode(req, ino);
+	bool ro = fs->opt.ro || (in->kind == INODE_VIEW && in->vn->ro);
+
+	rc = node_stat(fs, in, &st);
+	if (!rc && (mask & W_OK) && ro && !S_ISCHR(st.st_mode) &&
 	    !S_ISBLK(st.st_mode) && !S_ISFIFO(st.st_mode) &&
 	    !S_ISSOCK(st.st_mode))
 		rc = -EROFS;

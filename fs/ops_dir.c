@@ -14,6 +14,10 @@
  *   reply itself does not reach the kernel every reference it carried is
  *   given back.
  * - An entry that vanishes between readdir(3) and its lookup is skipped.
+ * - A directory the mount makes up (a split file's chunks, a views
+ *   directory) is listed by node.c: offsets are positions (1 after ".",
+ *   2 after "..", 3 + k after entry k), stable while the listing is.
+ * - In split mode, regular files of SOURCE are listed as directories.
  * - d->lock serialises one stream. It is held across readdir(3) and the
  *   lookups of one batch on purpose (it is the stream's own lock, nothing
  *   else waits for it), never across a reply.
@@ -29,14 +33,25 @@
 
 #include "ops_i.h"
 #include "panefs/inode.h"
+#include "panefs/node.h"
 #include "panefs/panefs.h"
 #include "util.h"
 
 struct pdir {
 	pthread_mutex_t lock;
-	DIR *dp;	      /* protected by lock */
+	DIR *dp;	      /* protected by lock; NULL for a synthetic one */
+	struct inode *synth;  /* fixed: the synthetic directory, or NULL */
 	off_t offset;	      /* protected by lock: offset of entry */
 	struct dirent *entry; /* protected by lock: read, not yet replied */
+	char name[NAME_MAX + 1]; /* protected by lock: synthetic entry */
+};
+
+/* One entry of either kind of stream. */
+struct dent {
+	const char *name;
+	uint64_t ino;
+	mode_t type; /* S_IFMT bits */
+	off_t next;  /* offset of the entry after it */
 };
 
 static inline struct pdir *fi_dir(const struct fuse_file_info *fi)
@@ -59,6 +74,13 @@ void pd_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		rc = -ENOMEM;
 		goto out_free;
 	}
+	if (node_is_synth_dir(fs, inode_from_ino(fs, ino))) {
+		d->synth = inode_from_ino(fs, ino);
+		fi->fh = (uintptr_t)d;
+		if (fuse_reply_open(req, fi) == 0)
+			goto out;
+		goto out_mutex;
+	}
 	fd = inode_open(fs, inode_from_ino(fs, ino), O_RDONLY | O_DIRECTORY);
 	if (fd < 0) {
 		rc = fd;
@@ -75,6 +97,7 @@ void pd_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		goto out;
 	/* Interrupted: no releasedir will come; nothing more to reply. */
 	closedir(d->dp);
+	goto out_mutex;
 out_mutex:
 	pthread_mutex_destroy(&d->lock);
 out_free:
@@ -90,6 +113,52 @@ static bool is_dot_or_dotdot(const char *name)
 {
 	return name[0] == '.' &&
 	       (name[1] == '\0' || (name[1] == '.' && name[2] == '\0'));
+}
+
+/* The entry at the position of a synthetic stream. */
+static int synth_peek(struct panefs *fs, struct pdir *d, struct dent *de)
+{
+	struct inode *dir = d->synth;
+	uint64_t pos = (uint64_t)d->offset;
+	int rc = 1;
+
+	de->next = d->offset + 1;
+	de->type = S_IFDIR;
+	de->ino = dir->ino;
+	if (pos < 2) {
+		de->name = pos == 0 ? "." : "..";
+		goto out;
+	}
+	rc = node_dir_entry(fs, dir, pos - 2, d->name, &de->type, &de->ino);
+	de->name = d->name;
+out:
+	return rc;
+}
+
+/* The entry at the stream's position: 1 with it, 0 at the end, -errno.
+ * Called with d->lock held. */
+static int dir_peek(struct panefs *fs, struct pdir *d, struct dent *de)
+{
+	if (d->synth)
+		return synth_peek(fs, d, de);
+	if (!d->entry) {
+		errno = 0;
+		d->entry = readdir(d->dp);
+		if (!d->entry)
+			return errno ? neg_errno() : 0;
+	}
+	de->name = d->entry->d_name;
+	de->ino = d->entry->d_ino;
+	de->type = (mode_t)node_dtype(fs, d->entry->d_type) << 12;
+	de->next = d->entry->d_off;
+	return 1;
+}
+
+/* Move past the entry dir_peek() gave. Called with d->lock held. */
+static void dir_advance(struct pdir *d, off_t next)
+{
+	d->entry = NULL;
+	d->offset = next;
 }
 
 /*
@@ -110,6 +179,7 @@ static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	struct fuse_entry_param e;
 	size_t rem = size, entsize, nrefs = 0, i;
 	struct stat st;
+	struct dent de;
 	const char *name;
 	char *buf, *p;
 	off_t next;
@@ -126,27 +196,23 @@ static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 
 	pthread_mutex_lock(&d->lock);
 	if (off != d->offset) {
-		seekdir(d->dp, off);
+		if (!d->synth)
+			seekdir(d->dp, off);
 		d->entry = NULL;
 		d->offset = off;
 	}
 	for (;;) {
-		if (!d->entry) {
-			errno = 0;
-			d->entry = readdir(d->dp);
-			if (!d->entry) {
-				if (errno)
-					rc = neg_errno();
-				break;
-			}
-		}
-		name = d->entry->d_name;
-		next = d->entry->d_off;
+		rc = dir_peek(fs, d, &de);
+		if (rc <= 0)
+			break;
+		rc = 0;
+		name = de.name;
+		next = de.next;
 		in = NULL;
 		if (!plus) {
 			memset(&st, 0, sizeof(st));
-			st.st_ino = d->entry->d_ino;
-			st.st_mode = (mode_t)d->entry->d_type << 12;
+			st.st_ino = de.ino;
+			st.st_mode = de.type;
 			entsize =
 			    fuse_add_direntry(req, p, rem, name, &st, next);
 			if (entsize > rem)
@@ -155,15 +221,14 @@ static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 			if (is_dot_or_dotdot(name)) {
 				/* Node id 0: attributes only, no reference. */
 				memset(&e, 0, sizeof(e));
-				e.attr.st_ino = d->entry->d_ino;
-				e.attr.st_mode = (mode_t)d->entry->d_type << 12;
+				e.attr.st_ino = de.ino;
+				e.attr.st_mode = de.type;
 			} else {
-				rc = inode_lookup(fs, dir, name, &st, &in);
+				rc = node_lookup(fs, dir, name, &st, &in);
 				if (rc == -ENOENT) {
 					/* Gone since readdir(3): skip it. */
 					rc = 0;
-					d->entry = NULL;
-					d->offset = next;
+					dir_advance(d, next);
 					continue;
 				}
 				if (rc)
@@ -182,8 +247,7 @@ static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		}
 		p += entsize;
 		rem -= entsize;
-		d->entry = NULL;
-		d->offset = next;
+		dir_advance(d, next);
 	}
 	pthread_mutex_unlock(&d->lock);
 
@@ -217,7 +281,8 @@ void pd_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	struct pdir *d = fi_dir(fi);
 
 	(void)ino;
-	closedir(d->dp);
+	if (d->dp)
+		closedir(d->dp);
 	pthread_mutex_destroy(&d->lock);
 	free(d);
 	fuse_reply_err(req, 0);
@@ -230,6 +295,10 @@ void pd_fsyncdir(fuse_req_t req, fuse_ino_t ino, int datasync,
 	int fd, rc;
 
 	(void)ino;
+	if (!d->dp) {
+		fuse_reply_err(req, 0); /* nothing of its own to sync */
+		return;
+	}
 	/* dirfd() needs no lock: the descriptor is fixed for the stream's
 	 * life and fsync does not move its position. */
 	fd = dirfd(d->dp);

@@ -54,6 +54,7 @@
 #include "panefs/backing.h"
 #include "panefs/extent.h"
 #include "panefs/inode.h"
+#include "panefs/node.h"
 #include "panefs/panefs.h"
 #include "panefs/wcache.h"
 #include "util.h"
@@ -188,10 +189,14 @@ int pf_attach(struct panefs *fs, struct inode *in, int fd,
 	      struct fuse_file_info *fi)
 {
 	bool want_write = flags_write(fi->flags);
+	struct node_file nf;
 	struct pfile *pf;
 	int rc;
 
-	if (want_write && fs->opt.ro) {
+	rc = node_file(fs, in, &nf);
+	if (rc)
+		goto out_close;
+	if (want_write && (fs->opt.ro || nf.ro)) {
 		rc = -EROFS;
 		goto out_close;
 	}
@@ -200,23 +205,27 @@ int pf_attach(struct panefs *fs, struct inode *in, int fd,
 		rc = -ENOMEM;
 		goto out_close;
 	}
-	rc = backing_open(fs, in, fd, want_write, &pf->b);
+	/* A chunk or a view opens its file's backing: every part of a
+	 * file shares the file's windows, so they see each other's writes. */
+	rc = backing_open(fs, nf.target, fd, want_write, &pf->b);
 	fd = -1;
 	if (rc)
 		goto out_free;
 	pf->ext.b = pf->b;
-	pf->ext.base = 0;
-	pf->ext.length = 0;
-	pf->ext.grow = true;
+	pf->ext.base = nf.base;
+	pf->ext.length = nf.length;
+	pf->ext.grow = nf.grow;
 	pf->flags = fi->flags;
 
 	/*
 	 * With atomic_o_trunc the kernel sends O_TRUNC here instead of a
 	 * setattr. (A create()d descriptor was already truncated by open(2)
 	 * and backing_open() adopted its size, so this does nothing then.)
+	 * Chunks and views have a fixed size: O_TRUNC is refused (EPERM)
+	 * unless they are empty already.
 	 */
-	if ((fi->flags & O_TRUNC) && backing_size(pf->b) != 0) {
-		rc = backing_truncate(fs, pf->b, 0);
+	if ((fi->flags & O_TRUNC) && extent_length(&pf->ext) != 0) {
+		rc = nf.resizable ? backing_truncate(fs, pf->b, 0) : -EPERM;
 		if (rc)
 			goto out_release;
 	}
@@ -225,7 +234,7 @@ int pf_attach(struct panefs *fs, struct inode *in, int fd,
 	/* The kernel's page cache of this file is not kept across opens:
 	 * the backing file may change outside the mount. */
 	fi->keep_cache = 0;
-	fi->direct_io = 0;
+	fi->direct_io = nf.direct;
 	/* flush() only settles the mtime of written files. */
 	fi->noflush = !want_write;
 	return 0;
@@ -435,7 +444,7 @@ void pf_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t offset,
 	struct panefs *fs = req_fs(req);
 	struct pfile *pf = fi_pf(fi);
 	const struct extent *e = &pf->ext;
-	uint64_t off = (uint64_t)offset, len = (uint64_t)length;
+	uint64_t off = (uint64_t)offset, len = (uint64_t)length, limit;
 	int rc;
 
 	switch (mode) {
@@ -461,19 +470,30 @@ void pf_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t offset,
 		rc = -EFBIG;
 		goto out;
 	}
-	if (!e->grow) {
-		/* A fixed extent never changes size: a range past its end
-		 * does not fit, except where the size is kept anyway. */
-		if (off >= e->length || len > e->length - off) {
+	if (!e->grow || e->length != EXTENT_TO_END) {
+		/* A chunk or a view never outgrows its length (a view not
+		 * even its current one): a range past it does not fit,
+		 * except where the size is kept anyway. */
+		limit = e->grow ? e->length : extent_length(e);
+		if (off >= limit || len > limit - off) {
 			if (!(mode & FALLOC_FL_KEEP_SIZE)) {
 				rc = -ENOSPC;
 				goto out;
 			}
-			if (off >= e->length) {
+			if (off >= limit) {
 				rc = 0;
 				goto out;
 			}
-			len = e->length - off;
+			len = limit - off;
+		}
+	}
+	if (e->grow && e->length != EXTENT_TO_END &&
+	    !(mode & FALLOC_FL_KEEP_SIZE)) {
+		/* As extent_write(): a chunk gone from the file stays gone. */
+		backing_refresh(fs, pf->b);
+		if (e->base >= backing_size(pf->b)) {
+			rc = -ENOSPC;
+			goto out;
 		}
 	}
 	rc = backing_fallocate(fs, pf->b, mode, e->base + off, len);
@@ -487,6 +507,8 @@ void pf_lseek(fuse_req_t req, fuse_ino_t ino, off_t off, int whence,
 	struct pfile *pf = fi_pf(fi);
 	const struct extent *e = &pf->ext;
 	uint64_t len = extent_length(e);
+	/* A part of a file: answers stay inside it. */
+	bool part = !e->grow || e->length != EXTENT_TO_END;
 	off_t r;
 	int rc = 0;
 
@@ -498,7 +520,7 @@ void pf_lseek(fuse_req_t req, fuse_ino_t ino, off_t off, int whence,
 		rc = -ENXIO;
 		goto out;
 	}
-	if (!e->grow && (uint64_t)off >= len) {
+	if (part && (uint64_t)off >= len) {
 		rc = -ENXIO;
 		goto out;
 	}
@@ -509,14 +531,14 @@ void pf_lseek(fuse_req_t req, fuse_ino_t ino, off_t off, int whence,
 		rc = neg_errno();
 		/* A shrunk backing file under a fixed extent: the rest of
 		 * the extent reads as zeros, i.e. a hole. */
-		if (rc == -ENXIO && whence == SEEK_HOLE && !e->grow)
+		if (rc == -ENXIO && whence == SEEK_HOLE && part)
 			r = (off_t)(e->base + off);
 		else
 			goto out;
 		rc = 0;
 	}
 	r -= (off_t)e->base;
-	if (!e->grow && (uint64_t)r >= len) {
+	if (part && (uint64_t)r >= len) {
 		if (whence == SEEK_DATA) {
 			rc = -ENXIO;
 			goto out;
@@ -604,25 +626,39 @@ out:
 int pf_truncate(struct panefs *fs, struct inode *in, struct fuse_file_info *fi,
 		uint64_t size)
 {
+	struct node_file nf;
+	struct extent e;
 	struct backing *b;
-	struct pfile *pf;
 	int rc;
 
-	if (fs->opt.ro)
-		return -EROFS;
-	if (fi && fi->fh) {
-		pf = fi_pf(fi);
-		if (!pf->ext.grow)
-			return -EPERM;
-		return backing_truncate(fs, pf->b, pf->ext.base + size);
-	}
-	/* Shares the inode's backing if open (so its windows are dropped),
-	 * or opens one just for this. */
-	rc = backing_open(fs, in, -1, true, &b);
+	rc = node_file(fs, in, &nf);
 	if (rc)
-		return rc;
-	rc = backing_truncate(fs, b, size);
+		goto out;
+	rc = -EROFS;
+	if (fs->opt.ro || nf.ro)
+		goto out;
+	if (nf.resizable && fi && fi->fh) {
+		rc = backing_truncate(fs, fi_pf(fi)->b, size);
+		goto out;
+	}
+	/* Shares the file's backing if open (so its windows are dropped),
+	 * or opens one just for this. */
+	rc = backing_open(fs, nf.target, -1, nf.resizable, &b);
+	if (rc)
+		goto out;
+	if (nf.resizable) {
+		rc = backing_truncate(fs, b, size);
+	} else {
+		/* A chunk or a view keeps its size: only "truncating" to
+		 * the size it has already succeeds. */
+		e = (struct extent){.b = b,
+				    .base = nf.base,
+				    .length = nf.length,
+				    .grow = nf.grow};
+		rc = extent_length(&e) == size ? 0 : -EPERM;
+	}
 	backing_release(fs, b);
+out:
 	return rc;
 }
 

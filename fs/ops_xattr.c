@@ -35,59 +35,49 @@ static void proc_path(char *buf, size_t n, int fd)
 	snprintf(buf, n, "/proc/self/fd/%d", fd);
 }
 
-void px_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
-		 const char *value, size_t size, int flags)
+/* setxattr (value != NULL) and removexattr: the same checks, one call. */
+static void set_or_remove(fuse_req_t req, fuse_ino_t ino, const char *name,
+			  const char *value, size_t size, int flags)
 {
 	struct panefs *fs = req_fs(req);
 	struct inode *in = req_inode(req, ino);
 	char path[PROC_PATH_MAX];
-	int fd, rc = 0;
+	int fd, rc = -EROFS, r;
 
-	if (fs->opt.ro) {
-		rc = -EROFS;
+	if (fs->opt.ro)
 		goto out;
-	}
-	fd = inode_pathfd_get(fs, in);
-	if (fd < 0) {
-		rc = fd;
+	/* Chunks, views and their directories have no attributes of
+	 * their own. */
+	rc = -EPERM;
+	if (in->kind != INODE_BACKING)
 		goto out;
-	}
+	rc = fd = inode_pathfd_get(fs, in);
+	if (fd < 0)
+		goto out;
 	proc_path(path, sizeof(path), fd);
-	if (setxattr(path, name, value, size, flags) < 0)
-		rc = neg_errno();
+	r = value ? setxattr(path, name, value, size, flags)
+		  : removexattr(path, name);
+	rc = r < 0 ? neg_errno() : 0;
 	inode_pathfd_put(fs, in, fd);
 out:
 	fuse_reply_err(req, -rc);
+}
+
+void px_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
+		 const char *value, size_t size, int flags)
+{
+	/* An empty value may come as NULL: never take it for a removal. */
+	set_or_remove(req, ino, name, value ? value : "", size, flags);
 }
 
 void px_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
 {
-	struct panefs *fs = req_fs(req);
-	struct inode *in = req_inode(req, ino);
-	char path[PROC_PATH_MAX];
-	int fd, rc = 0;
-
-	if (fs->opt.ro) {
-		rc = -EROFS;
-		goto out;
-	}
-	fd = inode_pathfd_get(fs, in);
-	if (fd < 0) {
-		rc = fd;
-		goto out;
-	}
-	proc_path(path, sizeof(path), fd);
-	if (removexattr(path, name) < 0)
-		rc = neg_errno();
-	inode_pathfd_put(fs, in, fd);
-out:
-	fuse_reply_err(req, -rc);
+	set_or_remove(req, ino, name, NULL, 0, 0);
 }
 
 /* The xattr size protocol: -errno, or with size 0 the length only, else
  * the n bytes of buf. */
-static void reply_sized(fuse_req_t req, ssize_t n, size_t size,
-			const char *buf)
+static void reply_sized(fuse_req_t req, ssize_t n, size_t size, const char *buf)
 {
 	if (n < 0)
 		fuse_reply_err(req, (int)-n);
@@ -109,6 +99,11 @@ static void get_or_list(fuse_req_t req, fuse_ino_t ino, const char *name,
 	ssize_t n;
 	int fd;
 
+	if (in->kind != INODE_BACKING) {
+		/* None to get, an empty list. */
+		n = name ? -ENODATA : 0;
+		goto out;
+	}
 	if (size) {
 		buf = malloc(size);
 		if (!buf) {
@@ -197,7 +192,7 @@ void px_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 	ssize_t n;
 	int fd;
 
-	if (fuse_req_ctx(req)->uid == 0) {
+	if (fuse_req_ctx(req)->uid == 0 || in->kind != INODE_BACKING) {
 		get_or_list(req, ino, NULL, size);
 		return;
 	}

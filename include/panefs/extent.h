@@ -20,14 +20,34 @@ struct panefs;
 struct backing;
 struct wc_ref;
 
+#define EXTENT_TO_END UINT64_MAX
+
+/*
+ * The four shapes the modes use:
+ *   passthrough file  {f, 0,     TO_END, grow}  follows f's end, extends it
+ *   split chunk k     {f, k*S,   S,      grow}  min(S, rest of f); the last
+ *                                               chunk extends f up to S
+ *   view "off len"    {f, off,   len,    no}    fixed
+ *   view "off -"      {f, off,   TO_END, no}    follows f's end, never
+ *                                               extends it
+ * Writes past the length (or, without grow, past the backing file's end)
+ * fail with -ENOSPC, as on a block device.
+ */
 struct extent {
 	struct backing *b;
 	uint64_t base;   /* offset in the backing file */
-	uint64_t length; /* fixed length; ignored when grow (backing size - base) */
-	bool grow;       /* passthrough: length follows the backing file, writes extend it */
+	uint64_t length; /* most bytes; EXTENT_TO_END: no limit */
+	bool grow;       /* writes may extend the backing file (to base + length) */
 };
 
-/* Current length of the extent as seen by readers. */
+/* True when the extent's length depends on the backing file's size. */
+static inline bool extent_follows_end(const struct extent *e)
+{
+	return e->grow || e->length == EXTENT_TO_END;
+}
+
+/* Current length of the extent as seen by readers: the fixed length, or
+ * min(length, backing size - base) for one that follows the end. */
 uint64_t extent_length(const struct extent *e);
 
 /* Read up to n bytes at off into buf. Returns bytes read (0 at/after end)

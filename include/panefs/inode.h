@@ -10,8 +10,13 @@
  *   holds no descriptor per looked-up inode (RLIMIT_NOFILE is 20,000 here
  *   and a `find` over a big tree would exhaust it). Where the backing file
  *   system has no handles, an O_PATH descriptor is held instead.
- * - Synthetic inodes (split chunks, view files and directories; later
- *   issues) have kind != INODE_BACKING and no handle.
+ * - Synthetic inodes (split chunks, view files and directories) have
+ *   kind != INODE_BACKING, no handle and no descriptor: inode_open() and
+ *   inode_pathfd_get() refuse them (-EINVAL). What they look like in the
+ *   mount is node.c's business. Chunks live in the table's hash like
+ *   backing inodes (made by a lookup, freed by FORGET) and hold one lookup
+ *   on the file they cut; view files and view directories belong to the
+ *   views tree (vtree.c), which frees them at unmount, never FORGET.
  * st_ino reported to the kernel is the backing st_ino, so inode numbers are
  * stable across lookups and remounts.
  */
@@ -31,7 +36,12 @@ struct file_handle;
 
 enum inode_kind {
 	INODE_BACKING = 0,
+	INODE_CHUNK, /* split mode: chunk `index` of regular file `target` */
+	INODE_VIEW,  /* views mode: a view of `target` (vn) */
+	INODE_VDIR,  /* views mode: a directory of the table (vn) */
 };
+
+struct vnode;
 
 struct inode {
 	/* Fixed after creation. */
@@ -41,6 +51,9 @@ struct inode {
 	ino_t ino;                /* backing st_ino */
 	struct file_handle *fh;   /* NULL when pathfd is used instead */
 	int pathfd;               /* O_PATH fd when no handle (and for root), else -1 */
+	struct inode *target;     /* CHUNK: the file it cuts; VIEW: its backing file */
+	uint64_t index;           /* CHUNK: chunk number */
+	struct vnode *vn;         /* VIEW, VDIR: node of the views tree */
 
 	/* Protected by the inode table lock. */
 	uint64_t nlookup;
@@ -54,7 +67,12 @@ struct inode {
 int inode_table_init(struct panefs *fs);   /* needs fs->source_fd */
 void inode_table_destroy(struct panefs *fs);
 
+/* The SOURCE directory's inode (never freed). */
 struct inode *inode_root(struct panefs *fs);
+/* The inode the mount's root shows (FUSE_ROOT_ID): the SOURCE root
+ * unless set_top chose another (the views tree's root). */
+struct inode *inode_top(struct panefs *fs);
+void inode_set_top(struct panefs *fs, struct inode *in);
 /*
  * Call fn(in, arg) for every inode in the table (the root and open inodes
  * included) with the table lock held: fn must be quick, do no I/O, and
@@ -75,7 +93,10 @@ uint64_t inode_to_ino(struct panefs *fs, struct inode *in);
  */
 int inode_lookup(struct panefs *fs, struct inode *parent, const char *name,
 		 struct stat *st, struct inode **out);
-/* Drop n lookups; frees the inode at zero (unless it is open). */
+/* Raise the lookup count by one (a reference handed to the kernel). */
+void inode_ref(struct panefs *fs, struct inode *in);
+/* Drop n lookups; frees the inode at zero (unless it is open, or owned by
+ * the views tree). Freeing a chunk drops its lookup on the file. */
 void inode_forget(struct panefs *fs, struct inode *in, uint64_t n);
 /*
  * Called by backing_release() after the last open of in went away: it has
@@ -86,6 +107,19 @@ void inode_forget(struct panefs *fs, struct inode *in, uint64_t n);
  * for correctness if one comes anyway.)
  */
 void inode_release_backing_done(struct panefs *fs, struct inode *in);
+
+/*
+ * Find or make the inode of chunk `index` of regular file inode `file`,
+ * raising its lookup count by one. Its st_ino is chunk_ino. 0 or -ENOMEM.
+ */
+int inode_chunk_get(struct panefs *fs, struct inode *file, uint64_t index,
+		    struct inode **out);
+/* An inode number for synthetic entries: hashed from the parts, with the
+ * top bit set so it never equals a real one. */
+uint64_t inode_synth_ino(uint64_t a, uint64_t b, const void *p, size_t n);
+/* A synthetic inode outside the table (views tree), nlookup 0, or NULL. */
+struct inode *inode_synth_new(enum inode_kind kind, mode_t type);
+void inode_synth_free(struct inode *in);
 
 /*
  * Like inode_lookup, for the entry that descriptor fd names (O_PATH or

@@ -15,12 +15,14 @@
 #include "panefs/wcache.h"
 
 struct inode_table;
+struct vtree;
 
 struct panefs {
 	struct panefs_options opt;
 	struct wcache *wc;
 	int source_fd;             /* O_PATH|O_DIRECTORY of SOURCE; mount_fd for handles */
 	struct inode_table *itab;
+	struct vtree *vt;          /* views mode: the table's tree; else NULL */
 	double attr_timeout;       /* seconds; entry and attribute timeouts */
 	double entry_timeout;
 };

@@ -49,6 +49,7 @@
 #   bg CMD... ; bg_wait PID              background job under a time limit
 #   need_panefs                          skip when running against a stand-in
 #   pfs_sanitized                        true when the daemon has ASan
+#   pfs_refused DESC PREFIX PATTERN OPTS  bad input: exit 2, one line, no mount
 
 set -Eeuo pipefail
 shopt -s inherit_errexit 2>/dev/null || true
@@ -249,6 +250,37 @@ pfs_is_mounted() {
 	# Read mountinfo instead of stat-ing MNT: a hung daemon cannot block us.
 	awk -v m="$MNT" '$5 == m { found = 1 } END { exit !found }' \
 		/proc/self/mountinfo
+}
+
+# pfs_refused DESC PREFIX PATTERN OPTS: `panefs -o OPTS SRC MNT` must exit
+# with status 2 and exactly one stderr line that starts with PREFIX and
+# matches PATTERN (grep -E), mounting nothing. Run without -f: input wrongly
+# accepted would daemonize and mount, which is caught and undone. A wrong
+# answer is reported with fail_later; returns 0.
+pfs_refused() {
+	local desc=$1 prefix=$2 pat=$3 opts=$4 rc=0 lines msg
+	t 20 "$PANEFS" -o "$opts" "$SRC" "$MNT" >"$PFS_TMP/out" 2>"$PFS_TMP/err" || rc=$?
+	if pfs_is_mounted; then
+		timeout 5 fusermount3 -u "$MNT" || timeout 5 fusermount3 -uz "$MNT" || true
+		fail "$desc: accepted and mounted (exit $rc) with -o $opts"
+	fi
+	lines=$(wc -l <"$PFS_TMP/err")
+	[ -s "$PFS_TMP/err" ] && [ "$(tail -c 1 "$PFS_TMP/err" | od -An -c | tr -d ' ')" != '\n' ] &&
+		lines=$((lines + 1))
+	msg=$(head -c 600 "$PFS_TMP/err")
+	if [ "$rc" != 2 ]; then
+		fail_later "$desc: expected exit status 2, got $rc; stderr: $msg"; return 0
+	fi
+	if [ "$lines" != 1 ]; then
+		fail_later "$desc: expected one line on stderr, got $lines: $msg"; return 0
+	fi
+	if [ "${msg#"$prefix"}" = "$msg" ]; then
+		fail_later "$desc: stderr does not start with [$prefix]: $msg"; return 0
+	fi
+	if ! grep -qE -- "$pat" "$PFS_TMP/err"; then
+		fail_later "$desc: stderr does not give the reason (/$pat/): $msg"; return 0
+	fi
+	note "ok: $desc -> $msg"
 }
 
 _pfs_alive() {

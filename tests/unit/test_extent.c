@@ -195,7 +195,8 @@ static void check_write(struct fx *f, const struct extent *e, uint64_t off,
 
 static struct extent whole(struct fx *f)
 {
-	struct extent e = {.b = f->b, .base = 0, .length = 0, .grow = true};
+	struct extent e = {
+	    .b = f->b, .base = 0, .length = EXTENT_TO_END, .grow = true};
 
 	return e;
 }
@@ -373,6 +374,83 @@ static void test_fixed_extent(void **state)
 	assert_int_equal(fsize(f), 100000 + WIN);
 	free(orig);
 	free(now);
+}
+
+/* Split chunks {f, k*S, S, grow}: a middle chunk is S bytes and refuses
+ * bytes past S; the last one grows the file, but only up to S. */
+static void test_chunk_extent(void **state)
+{
+	struct fx *f = *state;
+	const uint64_t S = 2 * WIN;
+	struct extent mid = {.b = f->b, .base = S, .length = S, .grow = true};
+	struct extent last = {
+	    .b = f->b, .base = 2 * S, .length = S, .grow = true};
+	struct extent whole_file = whole(f);
+
+	arm_safecopy();
+	/* A file of 2.5 chunks. */
+	check_write(f, &whole_file, 0, 2 * S + S / 2, 2 * S + S / 2);
+	assert_int_equal(extent_length(&mid), S);
+	assert_int_equal(extent_length(&last), S / 2);
+	check_read(f, &mid, 0, S + 100);       /* clamped to S */
+	check_read(f, &mid, S - 10, 100);      /* 10 */
+	check_read(f, &last, S / 2 - 10, 100); /* 10: the file's end */
+
+	/* In place in the middle chunk; nothing past it. */
+	check_write(f, &mid, 100, 1000, 1000);
+	check_write(f, &mid, S - 10, 100, 10);
+	check_write(f, &mid, S, 1, -ENOSPC);
+	assert_int_equal(fsize(f), 2 * S + S / 2);
+
+	/* The last chunk grows the file, up to a full chunk. */
+	check_write(f, &last, S / 2, 100, 100);
+	assert_int_equal(fsize(f), 2 * S + S / 2 + 100);
+	assert_int_equal(extent_length(&last), S / 2 + 100);
+	check_write(f, &last, S - 50, 100, 50);
+	assert_int_equal(fsize(f), 3 * S);
+	assert_int_equal(extent_length(&last), S);
+	check_write(f, &last, S, 1, -ENOSPC);
+	assert_int_equal(fsize(f), 3 * S);
+	check_read(f, &whole_file, 0, 3 * S);
+
+	/* Shrunk outside to end inside chunk 0: the chunks past it are gone
+	 * and never grow the file back (their cached size is stale). */
+	assert_int_equal(ftruncate(f->fd, 10), 0);
+	check_write(f, &last, 0, 3, -ENOSPC);
+	check_write(f, &mid, 0, 3, -ENOSPC);
+	assert_int_equal(fsize(f), 10);
+}
+
+/* A view "OFFSET -" {f, off, TO_END, no grow}: follows the file's end
+ * (also when it changes outside), never extends it. */
+static void test_view_to_end(void **state)
+{
+	struct fx *f = *state;
+	struct extent v = {.b = f->b, .base = 1000, .length = EXTENT_TO_END};
+	struct extent whole_file = whole(f);
+	char buf[100];
+
+	check_write(f, &whole_file, 0, 3 * WIN, 3 * WIN);
+	assert_int_equal(extent_length(&v), 3 * WIN - 1000);
+	check_read(f, &v, 0, 3 * WIN);
+	check_write(f, &v, 3 * WIN - 1010, 100, 10); /* cut at the end */
+	check_write(f, &v, 3 * WIN - 1000, 1, -ENOSPC);
+	assert_int_equal(fsize(f), 3 * WIN);
+
+	/* Grown outside: a read at the old end sees the new bytes. */
+	memset(buf, 'x', sizeof(buf));
+	assert_int_equal(pwrite(f->fd, buf, 100, 3 * WIN), 100);
+	assert_int_equal(extent_read(&f->fs, &v, buf, 100, 3 * WIN - 1000),
+			 100);
+	assert_int_equal(buf[99], 'x');
+	assert_int_equal(extent_length(&v), 3 * WIN + 100 - 1000);
+
+	/* Shrunk below its base: empty, and nothing fits. */
+	assert_int_equal(backing_truncate(&f->fs, f->b, 500), 0);
+	assert_int_equal(extent_length(&v), 0);
+	assert_int_equal(extent_read(&f->fs, &v, buf, 100, 0), 0);
+	check_write(f, &v, 0, 10, -ENOSPC);
+	assert_int_equal(fsize(f), 500);
 }
 
 static void test_truncate_then_read(void **state)
@@ -662,15 +740,17 @@ static void test_threads(void **state)
 	}
 	wcache_get_stats(f->fs.wc, &st);
 	assert_true(st.evictions > 0);
-	check_read(f, &(struct extent){.b = f->b, .grow = true}, 0,
-		   NTHREADS * REGION);
+	check_read(
+	    f,
+	    &(struct extent){.b = f->b, .length = EXTENT_TO_END, .grow = true},
+	    0, NTHREADS * REGION);
 }
 
 /* extent_read_pin() describes exactly the bytes extent_read() returns,
  * for growable and fixed extents, at and past the end, and refuses a
  * request that needs more windows than it may pin. */
-static void pin_matches_read(struct fx *f, const struct extent *e,
-			     uint64_t off, size_t n)
+static void pin_matches_read(struct fx *f, const struct extent *e, uint64_t off,
+			     size_t n)
 {
 	struct wc_ref refs[8];
 	struct iovec iov[8];
@@ -754,6 +834,8 @@ int main(void)
 	    T(test_outside_truncate),
 	    T(test_outside_truncate_write),
 	    T(test_outside_grow),
+	    T(test_chunk_extent),
+	    T(test_view_to_end),
 	    T(test_punch_hole),
 	    T(test_shared_backing),
 	    T(test_read_only),

@@ -248,6 +248,62 @@ static void test_same_object_same_inode(void **state)
 	inode_forget(&f->fs, a, 1);
 }
 
+/* Chunk inodes (split mode): one per (file, index), with numbers of
+ * their own; each holds a lookup on its file, so the file outlives the
+ * kernel's forgetting it while a chunk is known; no descriptor. */
+static void test_chunks(void **state)
+{
+	struct fixture *f = *state;
+	struct inode *file, *again, *c5, *c5b, *c6;
+	struct stat st;
+
+	file = lookup_ok(f, inode_root(&f->fs), "file", &st);
+	assert_int_equal(inode_chunk_get(&f->fs, file, 5, &c5), 0);
+	assert_int_equal(inode_chunk_get(&f->fs, file, 5, &c5b), 0);
+	assert_int_equal(inode_chunk_get(&f->fs, file, 6, &c6), 0);
+	assert_ptr_equal(c5, c5b);
+	assert_ptr_not_equal(c5, c6);
+	assert_int_equal(c5->kind, INODE_CHUNK);
+	assert_ptr_equal(c5->target, file);
+	assert_int_equal(c5->index, 5);
+	assert_true((uint64_t)c5->ino >> 63);
+	assert_true(c5->ino != c6->ino && c5->ino != file->ino);
+	assert_int_equal(inode_open(&f->fs, c5, O_RDONLY), -EINVAL);
+	assert_int_equal(inode_pathfd_get(&f->fs, c5), -EINVAL);
+
+	/* The kernel forgets the file: the chunks keep it. */
+	inode_forget(&f->fs, file, 1);
+	again = lookup_ok(f, inode_root(&f->fs), "file", &st);
+	assert_ptr_equal(again, file);
+	inode_forget(&f->fs, again, 1);
+	/* Then the chunks; the last one lets the file go (ASan checks). */
+	inode_forget(&f->fs, c5, 2);
+	assert_ptr_equal(c6->target, file);
+	inode_forget(&f->fs, c6, 1);
+}
+
+/* The mount's top inode (FUSE_ROOT_ID) can be another than SOURCE's root
+ * (views mode); neither is ever freed by FORGET. */
+static void test_top(void **state)
+{
+	struct fixture *f = *state;
+	struct inode *root = inode_root(&f->fs), *top;
+
+	assert_ptr_equal(inode_top(&f->fs), root);
+	assert_ptr_equal(inode_from_ino(&f->fs, 1), root);
+	top = inode_synth_new(INODE_VDIR, S_IFDIR);
+	assert_non_null(top);
+	inode_set_top(&f->fs, top);
+	assert_ptr_equal(inode_from_ino(&f->fs, 1), top);
+	assert_int_equal(inode_to_ino(&f->fs, top), 1);
+	assert_true(inode_to_ino(&f->fs, root) != 1);
+	inode_ref(&f->fs, top);
+	inode_forget(&f->fs, top, 5);
+	assert_int_equal(top->nlookup, 0);
+	inode_set_top(&f->fs, root);
+	inode_synth_free(top);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -258,6 +314,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_bad_names, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_symlinks_not_followed, setup,
 					    teardown),
+	    cmocka_unit_test_setup_teardown(test_chunks, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_top, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_same_object_same_inode, setup,
 					    teardown),
 	};
