@@ -20,6 +20,8 @@ deps=(
 	getfattr:attr setfacl:acl mountpoint:util-linux timeout:coreutils
 	sfdisk:fdisk mkfs.ext4:e2fsprogs xxd:xxd strace:strace
 	valgrind:valgrind setpriv:util-linux clang:clang
+	crun:crun podman:podman bwrap:bubblewrap /usr/share/lintian/overrides/busybox-static:busybox-static
+	groff:groff-base man:man-db mandoc:mandoc
 	/usr/lib/llvm-14/lib/clang/14.0.6/lib/linux/libclang_rt.fuzzer-x86_64.a:libclang-rt-14-dev
 )
 

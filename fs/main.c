@@ -14,7 +14,15 @@
  *
  * Setup acquires in order: options -> SOURCE fd -> safecopy -> window cache
  * -> inode table -> views tree -> fuse args -> session -> signal handlers ->
- * mount; the exit path releases in the reverse order through labelled gotos.
+ * mount -> detach (daemon.c: fork unless -f; the caller exits once the
+ * mount answers) -> ready; the exit path releases in the reverse order
+ * through labelled gotos.
+ *
+ * Logging: fuse_log() everywhere, through log.c (log_level=, stderr in the
+ * foreground and until detached, syslog after). Levels: ERR for failures,
+ * WARNING for input that was adjusted, NOTICE for mount/unmount and rare
+ * faults a user should hear of, INFO for the rest of the faults, DEBUG for
+ * details and per-request chatter (libfuse's own with -d).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -24,7 +32,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <syslog.h>
 #include <unistd.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -32,7 +39,9 @@
 #include "ops_i.h"
 #include "util.h"
 #include "panefs/backing.h"
+#include "panefs/daemon.h"
 #include "panefs/inode.h"
+#include "panefs/log.h"
 #include "panefs/options.h"
 #include "panefs/panefs.h"
 #include "panefs/safecopy.h"
@@ -80,18 +89,22 @@ static void setup_split(struct panefs_options *o)
 
 	if (o->split % page) {
 		w = round_up(o->split, page);
-		say("warning: split=%llu is not a multiple of the page size "
-		    "(%llu): using split=%llu",
-		    (unsigned long long)o->split, (unsigned long long)page,
-		    (unsigned long long)w);
+		fuse_log(FUSE_LOG_WARNING,
+			 "panefs: warning: split=%llu is not a multiple of the "
+			 "page size (%llu): using split=%llu\n",
+			 (unsigned long long)o->split, (unsigned long long)page,
+			 (unsigned long long)w);
 		o->split = w;
 	}
 	want = round_up(o->window, page);
 	w = want < o->split ? want : o->split;
 	while (o->split % w)
 		w -= page;
-	if (w != want && o->debug)
-		say("window=%llu does not divide split=%llu: using window=%llu",
+	if (w != want)
+		fuse_log(
+		    FUSE_LOG_DEBUG,
+		    "panefs: window=%llu does not divide split=%llu: using "
+		    "window=%llu\n",
 		    (unsigned long long)want, (unsigned long long)o->split,
 		    (unsigned long long)w);
 	o->window = w;
@@ -178,10 +191,11 @@ out:
 	return rc;
 }
 
-/* Once daemonized stderr is /dev/null: send libfuse's messages to syslog. */
-static void syslog_log(enum fuse_log_level level, const char *fmt, va_list ap)
+/* libfuse's log hook: every fuse_log() (ours and libfuse's) goes through
+ * log.c's level filter to stderr, or to syslog once daemonized. */
+static void log_hook(enum fuse_log_level level, const char *fmt, va_list ap)
 {
-	vsyslog((int)level, fmt, ap);
+	plog_vlog((int)level, fmt, ap);
 }
 
 /*
@@ -278,7 +292,7 @@ static int open_source(const char *given, char **real, int *fd)
 
 /*
  * MOUNTPOINT: an existing directory. Resolved to an absolute path because
- * the daemon leaves its working directory (fuse_daemonize() goes to "/")
+ * the daemon leaves its working directory (daemon_detach() goes to "/")
  * and libfuse unmounts by the name it mounted on.
  */
 static int check_mountpoint(const char *given, char **real)
@@ -410,6 +424,45 @@ static void print_help(const char *prog)
 	fuse_lowlevel_help();
 }
 
+/* Once serving: one notice (what is mounted where, as what), and the
+ * details at debug level. */
+static void log_start(const struct panefs *fs, const char *source,
+		      const char *mountpoint)
+{
+	const struct panefs_options *o = &fs->opt;
+	char mode[64];
+	int i;
+
+	if (o->split)
+		snprintf(mode, sizeof(mode), "split=%llu",
+			 (unsigned long long)o->split);
+	else if (o->views)
+		snprintf(mode, sizeof(mode), "views");
+	else
+		snprintf(mode, sizeof(mode), "passthrough");
+	fuse_log(FUSE_LOG_NOTICE,
+		 "panefs: %s mounted on %s (%s, window=%llu, cache=%llu%s)\n",
+		 source, mountpoint, mode, (unsigned long long)o->window,
+		 (unsigned long long)o->cache, o->ro ? ", ro" : "");
+	if (!plog_enabled(FUSE_LOG_DEBUG))
+		return;
+	if (o->views)
+		fuse_log(FUSE_LOG_DEBUG, "panefs: views table %s\n", o->views);
+	/* 0 threads: libfuse's defaults. */
+	fuse_log(FUSE_LOG_DEBUG,
+		 "panefs: %s session loop, max_threads=%u, "
+		 "max_idle_threads=%u, clone_fd=%d; timeouts entry %.1f s, "
+		 "attr %.1f s; pid %ld\n",
+		 o->single_thread ? "single-threaded" : "multi-threaded",
+		 o->max_threads, o->max_idle_threads, o->clone_fd ? 1 : 0,
+		 fs->entry_timeout, fs->attr_timeout, (long)getpid());
+	for (i = 1; i < o->fuse_argc; i++)
+		if (strcmp(o->fuse_argv[i], "-o") != 0)
+			fuse_log(FUSE_LOG_DEBUG,
+				 "panefs: libfuse options: %s\n",
+				 o->fuse_argv[i]);
+}
+
 static int run_loop(struct fuse_session *se, const struct panefs_options *o)
 {
 	struct fuse_loop_config *cfg;
@@ -438,6 +491,7 @@ int main(int argc, char *argv[])
 	struct wcache_params wp;
 	const struct fuse_lowlevel_ops *ops = &panefs_ll_ops;
 	struct fuse_session *se = NULL;
+	struct daemon_ctl dc;
 	char err[512];
 	char *source = NULL;
 	char *mountpoint = NULL;
@@ -465,6 +519,10 @@ int main(int argc, char *argv[])
 		status = EXIT_OK;
 		goto out_opts;
 	}
+
+	/* One log sink from here on: stderr, then syslog once detached. */
+	plog_open(fs.opt.log_level, stderr);
+	fuse_set_log_func(log_hook);
 
 	if (fs.opt.split)
 		setup_split(&fs.opt);
@@ -515,6 +573,21 @@ int main(int argc, char *argv[])
 		goto out_args;
 	}
 
+	/* The counters; stats_file= is written once now, while stderr is
+	 * the terminal: a path that cannot be written is bad input. */
+	fs.stats = stats_new();
+	if (!fs.stats) {
+		say("out of memory");
+		goto out_args;
+	}
+	rc = ops_stats_file_init(&fs);
+	if (rc < 0) {
+		say("cannot write stats file '%s': %s", fs.opt.stats_file,
+		    strerror(-rc));
+		status = EXIT_USAGE;
+		goto out_args;
+	}
+
 	if (build_fuse_args(&fs.opt, source, &args) < 0) {
 		say("out of memory");
 		goto out_args;
@@ -536,14 +609,15 @@ int main(int argc, char *argv[])
 		say("cannot mount on '%s'", fs.opt.mountpoint);
 		goto out_signals;
 	}
-	if (fuse_daemonize(fs.opt.foreground) != 0) {
-		say("cannot become a daemon");
+	/* Without -f, fork: the caller waits until the mount answers (or
+	 * gets our exit status). Start threads only after this call. */
+	if (daemon_detach(&dc, fs.opt.foreground, mountpoint,
+			  fuse_session_fd(se)) < 0)
 		goto out_unmount;
-	}
-	if (!fs.opt.foreground) {
-		openlog("panefs", LOG_PID, LOG_DAEMON);
-		fuse_set_log_func(syslog_log);
-	}
+	if (daemon_ready(&dc) < 0)
+		goto out_unmount;
+	log_start(&fs, source, mountpoint);
+	ops_stats_file_start(&fs); /* a thread: only after the fork */
 
 	rc = run_loop(se, &fs.opt);
 	/* 0: unmounted (fusermount3 -u, umount); > 0: the signal that
@@ -558,6 +632,16 @@ int main(int argc, char *argv[])
 	fuse_session_unmount(se);
 	if (flush_all(&fs) < 0 && status == EXIT_OK)
 		status = EXIT_FAIL;
+	ops_stats_file_stop(&fs); /* join, and the last rewrite */
+	if (rc > 0)
+		fuse_log(FUSE_LOG_NOTICE,
+			 "panefs: %s unmounted on signal %d (%s); exit status "
+			 "%d\n",
+			 mountpoint, rc, strsignal(rc), status);
+	else
+		fuse_log(FUSE_LOG_NOTICE,
+			 "panefs: %s unmounted; exit status %d\n", mountpoint,
+			 status);
 	goto out_signals;
 
 out_unmount:
@@ -568,6 +652,7 @@ out_session:
 	fuse_session_destroy(se);
 out_args:
 	fuse_opt_free_args(&args);
+	stats_free(fs.stats);
 	vtree_destroy(&fs);
 	inode_table_destroy(&fs);
 out_wcache:

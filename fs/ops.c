@@ -9,8 +9,9 @@
  * inode (a split file as a directory, chunks, views) is node.c's answer;
  * names are made, removed or renamed only where node_may_edit() allows
  * (SOURCE directories outside views mode); elsewhere EPERM. Core calls return
- * -errno and the reply is fuse_reply_err(req, -rc); no lock is held across a
- * reply.
+ * -errno and the reply is reply_err(req, -rc); no lock is held across a
+ * reply. Every handler calls count_req() on entry and every error reply
+ * goes through reply_err() (ops_i.h), which keep the stats (stats.h).
  *
  * What it guarantees
  * - Names are single components resolved with *at() calls relative to the
@@ -105,7 +106,7 @@ static void reply_entry(fuse_req_t req, int rc, struct inode *in,
 	struct fuse_entry_param e;
 
 	if (rc) {
-		fuse_reply_err(req, -rc);
+		reply_err(req, -rc);
 		return;
 	}
 	ops_fill_entry(fs, in, st, &e);
@@ -251,9 +252,12 @@ static void pl_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 	struct stat st;
 	int rc;
 
+	count_req(req, STATS_OP_LOOKUP);
 	rc = node_lookup(fs, req_inode(req, parent), name, &st, &in);
 	if (rc == -ENOENT && fs->entry_timeout > 0) {
-		/* A negative entry, cached as long as a positive one. */
+		/* A negative entry, cached as long as a positive one. The
+		 * caller gets ENOENT: the stats count it as one. */
+		stats_error(fs->stats, ENOENT);
 		memset(&e, 0, sizeof(e));
 		e.entry_timeout = fs->entry_timeout;
 		fuse_reply_entry(req, &e);
@@ -270,6 +274,7 @@ static void pl_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 
 static void pl_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup)
 {
+	count_req(req, STATS_OP_FORGET);
 	inode_forget(req_fs(req), req_inode(req, ino), nlookup);
 	fuse_reply_none(req);
 }
@@ -280,6 +285,7 @@ static void pl_forget_multi(fuse_req_t req, size_t count,
 	struct panefs *fs = req_fs(req);
 	size_t i;
 
+	count_req(req, STATS_OP_FORGET_MULTI);
 	for (i = 0; i < count; i++)
 		inode_forget(fs, inode_from_ino(fs, forgets[i].ino),
 			     forgets[i].nlookup);
@@ -297,7 +303,7 @@ static void reply_attr(fuse_req_t req, struct inode *in)
 		pf_before_getattr(fs, node_data_inode(in));
 	rc = node_stat(fs, in, &st);
 	if (rc)
-		fuse_reply_err(req, -rc);
+		reply_err(req, -rc);
 	else
 		fuse_reply_attr(req, &st, fs->attr_timeout);
 }
@@ -305,6 +311,7 @@ static void reply_attr(fuse_req_t req, struct inode *in)
 static void pl_getattr(fuse_req_t req, fuse_ino_t ino,
 		       struct fuse_file_info *fi)
 {
+	count_req(req, STATS_OP_GETATTR);
 	(void)fi;
 	reply_attr(req, req_inode(req, ino));
 }
@@ -410,9 +417,10 @@ static void pl_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 	struct inode *in = req_inode(req, ino);
 	int rc;
 
+	count_req(req, STATS_OP_SETATTR);
 	rc = do_setattr(req_fs(req), in, attr, valid, fi);
 	if (rc)
-		fuse_reply_err(req, -rc);
+		reply_err(req, -rc);
 	else
 		reply_attr(req, in);
 }
@@ -425,6 +433,7 @@ static void pl_readlink(fuse_req_t req, fuse_ino_t ino)
 	ssize_t n = -EINVAL;
 	int fd;
 
+	count_req(req, STATS_OP_READLINK);
 	fd = inode_pathfd_get(fs, in);
 	if (fd < 0) {
 		n = fd;
@@ -438,7 +447,7 @@ static void pl_readlink(fuse_req_t req, fuse_ino_t ino)
 	inode_pathfd_put(fs, in, fd);
 out:
 	if (n < 0) {
-		fuse_reply_err(req, (int)-n);
+		reply_err(req, (int)-n);
 	} else {
 		buf[n] = '\0';
 		fuse_reply_readlink(req, buf);
@@ -518,6 +527,7 @@ static void pl_mknod(fuse_req_t req, fuse_ino_t parent, const char *name,
 	struct stat st;
 	int rc;
 
+	count_req(req, STATS_OP_MKNOD);
 	rc = make_entry(req, parent, name, MK_NODE, mode, rdev, NULL, &st, &in);
 	reply_entry(req, rc, in, &st);
 }
@@ -529,6 +539,7 @@ static void pl_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name,
 	struct stat st;
 	int rc;
 
+	count_req(req, STATS_OP_MKDIR);
 	rc = make_entry(req, parent, name, MK_DIR, mode, 0, NULL, &st, &in);
 	reply_entry(req, rc, in, &st);
 }
@@ -540,6 +551,7 @@ static void pl_symlink(fuse_req_t req, const char *link, fuse_ino_t parent,
 	struct stat st;
 	int rc;
 
+	count_req(req, STATS_OP_SYMLINK);
 	rc = make_entry(req, parent, name, MK_SYMLINK, S_IFLNK | 0777, 0, link,
 			&st, &in);
 	reply_entry(req, rc, in, &st);
@@ -576,12 +588,14 @@ out:
 
 static void pl_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
-	fuse_reply_err(req, -do_unlink(req, parent, name, 0));
+	count_req(req, STATS_OP_UNLINK);
+	reply_err(req, -do_unlink(req, parent, name, 0));
 }
 
 static void pl_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
-	fuse_reply_err(req, -do_unlink(req, parent, name, AT_REMOVEDIR));
+	count_req(req, STATS_OP_RMDIR);
+	reply_err(req, -do_unlink(req, parent, name, AT_REMOVEDIR));
 }
 
 static void pl_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
@@ -593,6 +607,7 @@ static void pl_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 	struct inode *to = req_inode(req, newparent);
 	int fd1 = -1, fd2 = -1, rc;
 
+	count_req(req, STATS_OP_RENAME);
 	if (fs->opt.ro) {
 		rc = -EROFS;
 		goto out;
@@ -624,7 +639,7 @@ static void pl_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 out_put1:
 	inode_pathfd_put(fs, from, fd1);
 out:
-	fuse_reply_err(req, -rc);
+	reply_err(req, -rc);
 }
 
 static void pl_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent,
@@ -638,6 +653,7 @@ static void pl_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent,
 	struct stat st;
 	int fd, pfd, rc;
 
+	count_req(req, STATS_OP_LINK);
 	if (fs->opt.ro) {
 		rc = -EROFS;
 		goto out;
@@ -691,6 +707,7 @@ static void pl_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 	struct stat st;
 	int pfd, fd = -1, rc;
 
+	count_req(req, STATS_OP_CREATE);
 	if (fs->opt.ro) {
 		rc = -EROFS;
 		goto out;
@@ -740,7 +757,7 @@ out_put:
 	inode_pathfd_put(fs, dir, pfd);
 out:
 	if (rc) {
-		fuse_reply_err(req, -rc);
+		reply_err(req, -rc);
 		return;
 	}
 	ops_fill_entry(fs, in, &st, &e);
@@ -761,6 +778,7 @@ static void pl_statfs(fuse_req_t req, fuse_ino_t ino)
 	struct statvfs sv;
 	int fd, rc = 0;
 
+	count_req(req, STATS_OP_STATFS);
 	/* Synthetic entries live on SOURCE's file system. */
 	if (in->kind != INODE_BACKING)
 		in = inode_root(fs);
@@ -774,7 +792,7 @@ static void pl_statfs(fuse_req_t req, fuse_ino_t ino)
 	inode_pathfd_put(fs, in, fd);
 out:
 	if (rc)
-		fuse_reply_err(req, -rc);
+		reply_err(req, -rc);
 	else
 		fuse_reply_statfs(req, &sv);
 }
@@ -793,6 +811,7 @@ static void pl_access(fuse_req_t req, fuse_ino_t ino, int mask)
 	struct inode *in = req_inode(req, ino);
 	bool ro = fs->opt.ro || (in->kind == INODE_VIEW && in->vn->ro);
 
+	count_req(req, STATS_OP_ACCESS);
 	rc = node_stat(fs, in, &st);
 	if (!rc && (mask & W_OK) && ro && !S_ISCHR(st.st_mode) &&
 	    !S_ISBLK(st.st_mode) && !S_ISFIFO(st.st_mode) &&
@@ -800,7 +819,7 @@ static void pl_access(fuse_req_t req, fuse_ino_t ino, int mask)
 		rc = -EROFS;
 	if (!rc)
 		rc = caller_may(req, &st, mask);
-	fuse_reply_err(req, -rc);
+	reply_err(req, -rc);
 }
 
 /* clang-format off */

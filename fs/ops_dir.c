@@ -65,6 +65,7 @@ void pd_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	struct pdir *d;
 	int fd, rc = 0;
 
+	count_req(req, STATS_OP_OPENDIR);
 	d = calloc(1, sizeof(*d));
 	if (!d) {
 		rc = -ENOMEM;
@@ -104,7 +105,7 @@ out_free:
 	free(d);
 out_reply:
 	if (rc)
-		fuse_reply_err(req, -rc);
+		reply_err(req, -rc);
 out:
 	return;
 }
@@ -255,7 +256,7 @@ out_reply:
 	/* An error after some entries: return those; the error comes
 	 * again on the next call if it persists. */
 	if (rc && rem == size) {
-		fuse_reply_err(req, -rc);
+		reply_err(req, -rc);
 	} else if (fuse_reply_buf(req, buf, size - rem) != 0) {
 		for (i = 0; i < nrefs; i++)
 			inode_forget(fs, refs[i], 1);
@@ -267,12 +268,14 @@ out_reply:
 void pd_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		struct fuse_file_info *fi)
 {
+	count_req(req, STATS_OP_READDIR);
 	do_readdir(req, ino, size, off, fi, false);
 }
 
 void pd_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		    struct fuse_file_info *fi)
 {
+	count_req(req, STATS_OP_READDIRPLUS);
 	do_readdir(req, ino, size, off, fi, true);
 }
 
@@ -280,12 +283,13 @@ void pd_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct pdir *d = fi_dir(fi);
 
+	count_req(req, STATS_OP_RELEASEDIR);
 	(void)ino;
 	if (d->dp)
 		closedir(d->dp);
 	pthread_mutex_destroy(&d->lock);
 	free(d);
-	fuse_reply_err(req, 0);
+	reply_err(req, 0);
 }
 
 void pd_fsyncdir(fuse_req_t req, fuse_ino_t ino, int datasync,
@@ -294,14 +298,15 @@ void pd_fsyncdir(fuse_req_t req, fuse_ino_t ino, int datasync,
 	struct pdir *d = fi_dir(fi);
 	int fd, rc;
 
+	count_req(req, STATS_OP_FSYNCDIR);
 	(void)ino;
 	if (!d->dp) {
-		fuse_reply_err(req, 0); /* nothing of its own to sync */
+		reply_err(req, 0); /* nothing of its own to sync */
 		return;
 	}
 	/* dirfd() needs no lock: the descriptor is fixed for the stream's
 	 * life and fsync does not move its position. */
 	fd = dirfd(d->dp);
 	rc = (datasync ? fdatasync(fd) : fsync(fd)) < 0 ? neg_errno() : 0;
-	fuse_reply_err(req, -rc);
+	reply_err(req, -rc);
 }

@@ -266,13 +266,14 @@ void pf_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	struct inode *in = inode_from_ino(fs, ino);
 	int rc;
 
+	count_req(req, STATS_OP_OPEN);
 	if (!in) {
-		fuse_reply_err(req, ESTALE);
+		reply_err(req, ESTALE);
 		return;
 	}
 	rc = pf_attach(fs, in, -1, fi);
 	if (rc) {
-		fuse_reply_err(req, -rc);
+		reply_err(req, -rc);
 		return;
 	}
 	/* -ENOENT: the opener was interrupted, no release will come. */
@@ -290,15 +291,15 @@ static void read_copy(fuse_req_t req, struct panefs *fs, struct pfile *pf,
 
 	buf = tbuf_get(size, &own);
 	if (!buf) {
-		fuse_reply_err(req, ENOMEM);
+		reply_err(req, ENOMEM);
 		return;
 	}
 	n = extent_read(fs, &pf->ext, buf, size, off);
 	__atomic_add_fetch(&st_copy_replies, 1, __ATOMIC_RELAXED);
 	if (n < 0)
-		fuse_reply_err(req, (int)-n);
-	else
-		fuse_reply_buf(req, buf, (size_t)n);
+		reply_err(req, (int)-n);
+	else if (fuse_reply_buf(req, buf, (size_t)n) == 0)
+		stats_bytes(fs->stats, STATS_OP_READ, (uint64_t)n);
 	if (own)
 		free(buf);
 }
@@ -328,13 +329,15 @@ static void reply_faulted(struct panefs *fs, struct backing *b, fuse_ino_t ino,
 
 	__atomic_store_n(&b->copy_reads, PF_COPY_AFTER_FAULT, __ATOMIC_RELAXED);
 	backing_refresh(fs, b);
-	if (fs->opt.debug || test_delay_us)
-		fuse_log(FUSE_LOG_NOTICE,
-			 "panefs: read reply faulted (EFAULT): ino %llu off "
-			 "%llu size %zu; the kernel answered EIO (%llu so "
-			 "far)\n",
-			 (unsigned long long)ino, (unsigned long long)off, size,
-			 (unsigned long long)nth);
+	/* A reader got EIO: a notice, but only the 1st, 2nd, 4th, 8th ...
+	 * (a truncation race can fault many replies); log_level=info for
+	 * every one. */
+	fuse_log((nth & (nth - 1)) == 0 ? FUSE_LOG_NOTICE : FUSE_LOG_INFO,
+		 "panefs: read reply faulted (EFAULT): ino %llu off "
+		 "%llu size %zu; the kernel answered EIO (%llu so "
+		 "far)\n",
+		 (unsigned long long)ino, (unsigned long long)off, size,
+		 (unsigned long long)nth);
 }
 
 void pf_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
@@ -349,8 +352,9 @@ void pf_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	ssize_t n;
 	int rc;
 
+	count_req(req, STATS_OP_READ);
 	if (off < 0) {
-		fuse_reply_err(req, EINVAL);
+		reply_err(req, EINVAL);
 		return;
 	}
 	if (take_copy_turn(pf->b))
@@ -378,6 +382,8 @@ void pf_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	extent_unpin(fs, refs, &count);
 	__atomic_sub_fetch(&b->zc_replies, 1, __ATOMIC_SEQ_CST);
 	__atomic_add_fetch(&st_zc_replies, 1, __ATOMIC_RELAXED);
+	if (rc == 0)
+		stats_bytes(fs->stats, STATS_OP_READ, (uint64_t)n);
 	if (rc == -EFAULT)
 		reply_faulted(fs, b, ino, size, (uint64_t)off);
 	backing_release(fs, b);
@@ -397,45 +403,50 @@ void pf_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size,
 	struct pfile *pf = fi_pf(fi);
 	ssize_t n;
 
+	count_req(req, STATS_OP_WRITE);
 	if (fs->opt.ro) {
-		fuse_reply_err(req, EROFS);
+		reply_err(req, EROFS);
 		return;
 	}
 	if (off < 0) {
-		fuse_reply_err(req, EINVAL);
+		reply_err(req, EINVAL);
 		return;
 	}
 	n = extent_write(fs, &pf->ext, buf, size, (uint64_t)off);
 	if (n < 0)
-		fuse_reply_err(req, (int)-n);
-	else
-		fuse_reply_write(req, (size_t)n);
+		reply_err(req, (int)-n);
+	else if (fuse_reply_write(req, (size_t)n) == 0)
+		stats_bytes(fs->stats, STATS_OP_WRITE, (uint64_t)n);
 }
 
 void pf_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
+	count_req(req, STATS_OP_FLUSH);
 	/* Data already sits in the page cache (MAP_SHARED); only the mtime
 	 * of writes through windows needs settling. */
 	backing_touch_if_dirty(fi_pf(fi)->b);
-	fuse_reply_err(req, 0);
+	reply_err(req, 0);
 }
 
 void pf_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct pfile *pf = fi_pf(fi);
 
+	count_req(req, STATS_OP_RELEASE);
 	backing_touch_if_dirty(pf->b);
 	backing_release(req_fs(req), pf->b);
 	free(pf);
-	fuse_reply_err(req, 0);
+	reply_err(req, 0);
 }
 
 void pf_fsync(fuse_req_t req, fuse_ino_t ino, int datasync,
 	      struct fuse_file_info *fi)
 {
-	int rc = backing_fsync(req_fs(req), fi_pf(fi)->b, datasync != 0);
+	int rc;
 
-	fuse_reply_err(req, -rc);
+	count_req(req, STATS_OP_FSYNC);
+	rc = backing_fsync(req_fs(req), fi_pf(fi)->b, datasync != 0);
+	reply_err(req, -rc);
 }
 
 void pf_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t offset,
@@ -447,6 +458,7 @@ void pf_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t offset,
 	uint64_t off = (uint64_t)offset, len = (uint64_t)length, limit;
 	int rc;
 
+	count_req(req, STATS_OP_FALLOCATE);
 	switch (mode) {
 	case 0:
 	case FALLOC_FL_KEEP_SIZE:
@@ -498,7 +510,7 @@ void pf_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t offset,
 	}
 	rc = backing_fallocate(fs, pf->b, mode, e->base + off, len);
 out:
-	fuse_reply_err(req, -rc);
+	reply_err(req, -rc);
 }
 
 void pf_lseek(fuse_req_t req, fuse_ino_t ino, off_t off, int whence,
@@ -512,6 +524,7 @@ void pf_lseek(fuse_req_t req, fuse_ino_t ino, off_t off, int whence,
 	off_t r;
 	int rc = 0;
 
+	count_req(req, STATS_OP_LSEEK);
 	if (whence != SEEK_DATA && whence != SEEK_HOLE) {
 		rc = -EINVAL;
 		goto out;
@@ -547,7 +560,7 @@ void pf_lseek(fuse_req_t req, fuse_ino_t ino, off_t off, int whence,
 	}
 out:
 	if (rc)
-		fuse_reply_err(req, -rc);
+		reply_err(req, -rc);
 	else
 		fuse_reply_lseek(req, r);
 }
@@ -570,6 +583,7 @@ void pf_copy_file_range(fuse_req_t req, fuse_ino_t ino_in, off_t off_in,
 	bool own = false;
 	char *buf = NULL;
 
+	count_req(req, STATS_OP_COPY_FILE_RANGE);
 	if (flags) {
 		w = -EINVAL;
 		goto out;
@@ -618,9 +632,9 @@ out:
 	if (own)
 		free(buf);
 	if (w < 0)
-		fuse_reply_err(req, (int)-w);
-	else
-		fuse_reply_write(req, (size_t)done);
+		reply_err(req, (int)-w);
+	else if (fuse_reply_write(req, (size_t)done) == 0)
+		stats_bytes(fs->stats, STATS_OP_COPY_FILE_RANGE, done);
 }
 
 int pf_truncate(struct panefs *fs, struct inode *in, struct fuse_file_info *fi,

@@ -14,12 +14,27 @@
 #include <fuse_lowlevel.h>
 
 #include "panefs/panefs.h"
+#include "panefs/stats.h"
 
 extern const struct fuse_lowlevel_ops panefs_ll_ops;
 
 static inline struct panefs *req_fs(fuse_req_t req)
 {
 	return (struct panefs *)fuse_req_userdata(req);
+}
+
+/* Every handler counts its request on entry (stats.h). */
+static inline void count_req(fuse_req_t req, enum stats_op op)
+{
+	stats_request(req_fs(req)->stats, op);
+}
+
+/* Every error reply goes through here, so the stats count it by errno. */
+static inline int reply_err(fuse_req_t req, int err)
+{
+	if (err)
+		stats_error(req_fs(req)->stats, err);
+	return fuse_reply_err(req, err);
 }
 
 struct inode;
@@ -48,6 +63,27 @@ void px_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
 void px_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size);
 void px_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name);
 
+/* --- ops_stats.c: user.panefs.* on the root, the stats_file --- */
+/* The exposition text now (fs->stats plus the cache, safecopy and read
+ * path figures), malloc'd in *out. Its length or -ENOMEM. */
+ssize_t ops_stats_text(struct panefs *fs, char **out);
+/* stats_file=: open its directory and write it once (before the mount).
+ * 0 (also without stats_file) or -errno. */
+int ops_stats_file_init(struct panefs *fs);
+/* Rewrite it every PANEFS_STATS_INTERVAL s from a thread (start after
+ * fuse_daemonize(); a failure is logged); stop, join, write a last time. */
+void ops_stats_file_start(struct panefs *fs);
+void ops_stats_file_stop(struct panefs *fs);
+/* user.panefs.* names of the root: each returns false when name is not
+ * one of them, else answers the request and returns true. */
+bool ops_stats_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
+			size_t size);
+bool ops_stats_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
+			const char *value, size_t size, int flags);
+bool ops_stats_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name);
+/* Is name one of the root's own (left out of its listxattr)? */
+bool ops_stats_hidden(struct panefs *fs, struct inode *in, const char *name);
+
 /* --- ops_file.c --- */
 struct inode;
 
@@ -73,8 +109,8 @@ int pf_truncate(struct panefs *fs, struct inode *in, struct fuse_file_info *fi,
 void pf_before_getattr(struct panefs *fs, struct inode *in);
 void pf_before_settimes(struct panefs *fs, struct inode *in);
 
-/* Data-path counters since start (process-wide), for a future stats
- * interface. */
+/* Data-path counters since start (process-wide), for the stats
+ * (ops_stats.c). */
 struct pf_stats {
 	uint64_t zc_replies;   /* reads answered from pinned windows */
 	uint64_t copy_replies; /* reads answered through a bounce buffer */

@@ -10,7 +10,8 @@
  * SOURCE is reached. Names and values are passed through unchanged; the
  * kernel has already checked the caller's right to the namespace
  * (trusted.* needs CAP_SYS_ADMIN, user.* the file's permissions). With
- * `ro` the modifying calls answer EROFS.
+ * `ro` the modifying calls answer EROFS. The root's user.panefs.* names
+ * are not the backing directory's: ops_stats.c answers them.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -60,18 +61,25 @@ static void set_or_remove(fuse_req_t req, fuse_ino_t ino, const char *name,
 	rc = r < 0 ? neg_errno() : 0;
 	inode_pathfd_put(fs, in, fd);
 out:
-	fuse_reply_err(req, -rc);
+	reply_err(req, -rc);
 }
 
 void px_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
 		 const char *value, size_t size, int flags)
 {
+	count_req(req, STATS_OP_SETXATTR);
+	/* user.panefs.* on the root: ours, never the backing's. */
+	if (ops_stats_setxattr(req, ino, name, value ? value : "", size, flags))
+		return;
 	/* An empty value may come as NULL: never take it for a removal. */
 	set_or_remove(req, ino, name, value ? value : "", size, flags);
 }
 
 void px_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
 {
+	count_req(req, STATS_OP_REMOVEXATTR);
+	if (ops_stats_removexattr(req, ino, name))
+		return;
 	set_or_remove(req, ino, name, NULL, 0, 0);
 }
 
@@ -80,7 +88,7 @@ void px_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
 static void reply_sized(fuse_req_t req, ssize_t n, size_t size, const char *buf)
 {
 	if (n < 0)
-		fuse_reply_err(req, (int)-n);
+		reply_err(req, (int)-n);
 	else if (size == 0)
 		fuse_reply_xattr(req, (size_t)n);
 	else
@@ -128,21 +136,29 @@ out:
 
 void px_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
 {
+	count_req(req, STATS_OP_GETXATTR);
+	/* Before get_or_list(): in views mode the root is synthetic. */
+	if (ops_stats_getxattr(req, ino, name, size))
+		return;
 	get_or_list(req, ino, name, size);
 }
 
 /*
- * Drop "trusted.*" names from a list for callers other than root: local
- * file systems list them only to CAP_SYS_ADMIN (the VFS checks getxattr of
- * them, but a list is the file system's business). Returns the new length.
+ * Drop names from the list of inode ino: "trusted.*" for callers other
+ * than root (local file systems list them only to CAP_SYS_ADMIN; the VFS
+ * checks getxattr of them, but a list is the file system's business), and
+ * on the root the user.panefs.* names, which are ours (ops_stats.c).
+ * Returns the new length.
  */
-static size_t hide_trusted(char *list, size_t n)
+static size_t hide_names(struct panefs *fs, struct inode *ino, bool trusted,
+			 char *list, size_t n)
 {
 	size_t in = 0, out = 0, len;
 
 	while (in < n) {
 		len = strnlen(list + in, n - in) + 1;
-		if (strncmp(list + in, "trusted.", 8) != 0) {
+		if ((!trusted || strncmp(list + in, "trusted.", 8) != 0) &&
+		    !ops_stats_hidden(fs, ino, list + in)) {
 			memmove(list + out, list + in, len);
 			out += len;
 		}
@@ -191,8 +207,10 @@ void px_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 	char *list = NULL;
 	ssize_t n;
 	int fd;
+	bool root = fuse_req_ctx(req)->uid == 0;
 
-	if (fuse_req_ctx(req)->uid == 0 || in->kind != INODE_BACKING) {
+	count_req(req, STATS_OP_LISTXATTR);
+	if ((root && in != inode_top(fs)) || in->kind != INODE_BACKING) {
 		get_or_list(req, ino, NULL, size);
 		return;
 	}
@@ -205,7 +223,7 @@ void px_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 	n = list_all(path, &list);
 	inode_pathfd_put(fs, in, fd);
 	if (n > 0)
-		n = (ssize_t)hide_trusted(list, (size_t)n);
+		n = (ssize_t)hide_names(fs, in, !root, list, (size_t)n);
 	if (n >= 0 && size && (size_t)n > size)
 		n = -ERANGE;
 out:

@@ -317,9 +317,53 @@ static const char *value_name(const char *opt)
 {
 	if (strcmp(opt, "views") == 0)
 		return "FILE";
+	if (strcmp(opt, "stats_file") == 0)
+		return "PATH";
+	if (strcmp(opt, "log_level") == 0)
+		return "LEVEL";
 	if (strncmp(opt, "max", 3) == 0)
 		return "N";
 	return "SIZE";
+}
+
+static const char *const log_levels[] = {
+    [PANEFS_LOG_ERR] = "error",	    [PANEFS_LOG_WARNING] = "warning",
+    [PANEFS_LOG_NOTICE] = "notice", [PANEFS_LOG_INFO] = "info",
+    [PANEFS_LOG_DEBUG] = "debug",
+};
+
+static int opt_log_level(struct parse_state *ps, const char *val, int *out)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(log_levels) / sizeof(log_levels[0]); i++) {
+		if (log_levels[i] && strcmp(val, log_levels[i]) == 0) {
+			*out = (int)i;
+			return 0;
+		}
+	}
+	set_err(ps,
+		"bad log_level '%s' (error, warning, notice, info or debug)",
+		val);
+	return -EINVAL;
+}
+
+/* A non-empty path value (views=FILE, stats_file=PATH); the last wins. */
+static int opt_path(struct parse_state *ps, const char *opt, const char *val,
+		    char **out)
+{
+	if (*val == '\0') {
+		set_err(ps, "option '%s' needs a %s (%s=%s)", opt,
+			value_name(opt), opt, value_name(opt));
+		return -EINVAL;
+	}
+	free(*out);
+	*out = strdup(val);
+	if (!*out) {
+		set_err(ps, "out of memory");
+		return -ENOMEM;
+	}
+	return 0;
 }
 
 /*
@@ -340,6 +384,7 @@ static int one_option(struct parse_state *ps, char *opt, const char *raw,
 	/* Ours, with a value. */
 	if (strcmp(opt, "window") == 0 || strcmp(opt, "cache") == 0 ||
 	    strcmp(opt, "split") == 0 || strcmp(opt, "views") == 0 ||
+	    strcmp(opt, "stats_file") == 0 || strcmp(opt, "log_level") == 0 ||
 	    strcmp(opt, "max_threads") == 0 ||
 	    strcmp(opt, "max_idle_threads") == 0) {
 		if (!val) {
@@ -357,18 +402,12 @@ static int one_option(struct parse_state *ps, char *opt, const char *raw,
 			return opt_count(ps, opt, val, &o->max_threads);
 		if (strcmp(opt, "max_idle_threads") == 0)
 			return opt_count(ps, opt, val, &o->max_idle_threads);
-		/* views=FILE */
-		if (*val == '\0') {
-			set_err(ps, "option 'views' needs a FILE (views=FILE)");
-			return -EINVAL;
-		}
-		free(o->views);
-		o->views = strdup(val);
-		if (!o->views) {
-			set_err(ps, "out of memory");
-			return -ENOMEM;
-		}
-		return 0;
+		if (strcmp(opt, "log_level") == 0)
+			return opt_log_level(ps, val, &o->log_level);
+		/* views=FILE, stats_file=PATH */
+		return opt_path(ps, opt, val,
+				strcmp(opt, "views") == 0 ? &o->views
+							  : &o->stats_file);
 	}
 	if (eq)
 		*eq = '=';
@@ -528,6 +567,8 @@ static int finish(struct parse_state *ps)
 	if (o->default_permissions && !ps->default_permissions_given &&
 	    pass_on_str(ps, "default_permissions") < 0)
 		return -ENOMEM;
+	if (o->debug)
+		o->log_level = PANEFS_LOG_DEBUG;
 	if (o->debug && !ps->debug_given && pass_on_str(ps, "debug") < 0)
 		return -ENOMEM;
 	if (!ps->subtype_given && pass_on_str(ps, "subtype=panefs") < 0)
@@ -586,6 +627,7 @@ int panefs_parse_args(int argc, char **argv, struct panefs_options *o,
 	if (err && errlen)
 		err[0] = '\0';
 	o->window = PANEFS_DEFAULT_WINDOW;
+	o->log_level = PANEFS_LOG_NOTICE;
 	o->cache = PANEFS_DEFAULT_CACHE;
 
 	/* -h and -V win over everything else on the line, even errors. */
@@ -648,6 +690,7 @@ void panefs_options_free(struct panefs_options *o)
 	free(o->source);
 	free(o->mountpoint);
 	free(o->views);
+	free(o->stats_file);
 	if (o->fuse_argv) {
 		for (i = 0; i < o->fuse_argc; i++)
 			free(o->fuse_argv[i]);
@@ -656,6 +699,7 @@ void panefs_options_free(struct panefs_options *o)
 	o->source = NULL;
 	o->mountpoint = NULL;
 	o->views = NULL;
+	o->stats_file = NULL;
 	o->fuse_argv = NULL;
 	o->fuse_argc = 0;
 }
@@ -676,7 +720,7 @@ static void fmt_size(char *buf, size_t len, uint64_t n)
 		snprintf(buf, len, "%llu%c", (unsigned long long)n, units[u]);
 }
 
-static char usage_text[4096];
+static char usage_text[5120];
 static pthread_once_t usage_once = PTHREAD_ONCE_INIT;
 
 static void make_usage(void)
@@ -707,6 +751,10 @@ static void make_usage(void)
 "                             NAME BACKING OFFSET LENGTH [ro|rw]\n"
 "                             NAME BACKING partitions [ro|rw]\n"
 "                           (cannot be combined with split=)\n"
+"    -o stats_file=PATH     rewrite PATH with the stats (Prometheus text\n"
+"                           format) every %u seconds\n"
+"    -o log_level=LEVEL     error, warning, notice (default), info or\n"
+"                           debug; to syslog, or stderr with -f\n"
 "    -o max_threads=N       most session-loop threads (default: libfuse's)\n"
 "    -o max_idle_threads=N  most idle session-loop threads\n"
 "    -o clone_fd            one /dev/fuse descriptor per thread\n"
@@ -737,7 +785,7 @@ static void make_usage(void)
 "\n"
 "Exit status: 0 after a clean unmount (or SIGTERM/SIGINT), 1 when mounting\n"
 "or serving failed, 2 on bad input (nothing is mounted then).\n",
-		 win, cache);
+		 win, cache, PANEFS_STATS_INTERVAL);
 	/* clang-format on */
 }
 

@@ -14,6 +14,16 @@
 
 #define PANEFS_DEFAULT_WINDOW (1ULL << 20)   /* 1 MiB */
 #define PANEFS_DEFAULT_CACHE (256ULL << 20)  /* 256 MiB */
+#define PANEFS_STATS_INTERVAL 5             /* seconds between stats_file rewrites */
+
+/* log_level=: syslog's levels (and FUSE_LOG_*'s numbers). */
+enum {
+	PANEFS_LOG_ERR = 3,
+	PANEFS_LOG_WARNING = 4,
+	PANEFS_LOG_NOTICE = 5,
+	PANEFS_LOG_INFO = 6,
+	PANEFS_LOG_DEBUG = 7,
+};
 
 struct panefs_options {
 	char *source;      /* as given (main.c resolves it) */
@@ -22,6 +32,8 @@ struct panefs_options {
 	uint64_t cache;    /* budget in bytes */
 	uint64_t split;    /* 0 = not split mode */
 	char *views;       /* NULL = not views mode */
+	char *stats_file;  /* NULL = none */
+	int log_level;     /* PANEFS_LOG_*; -d makes it DEBUG */
 	bool ro;
 	bool foreground;   /* -f */
 	bool debug;        /* -d */

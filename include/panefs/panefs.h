@@ -15,6 +15,7 @@
 #include "panefs/wcache.h"
 
 struct inode_table;
+struct stats;
 struct vtree;
 
 struct panefs {
@@ -23,6 +24,7 @@ struct panefs {
 	int source_fd;             /* O_PATH|O_DIRECTORY of SOURCE; mount_fd for handles */
 	struct inode_table *itab;
 	struct vtree *vt;          /* views mode: the table's tree; else NULL */
+	struct stats *stats;       /* counters (stats.h); lock-free */
 	double attr_timeout;       /* seconds; entry and attribute timeouts */
 	double entry_timeout;
 };

@@ -73,6 +73,7 @@ static void parse_bad(const char *const *args, const char *want)
 	assert_null(o.source);
 	assert_null(o.mountpoint);
 	assert_null(o.views);
+	assert_null(o.stats_file);
 	assert_null(o.fuse_argv);
 }
 
@@ -536,6 +537,143 @@ static void test_errors(void **state)
 		  "unexpected argument 'c'");
 }
 
+/* -------------------------------------------------- log_level, stats_file */
+
+static void test_log_level(void **state)
+{
+	static const struct {
+		const char *opt;
+		int level;
+	} good[] = {
+	    {"log_level=error", PANEFS_LOG_ERR},
+	    {"log_level=warning", PANEFS_LOG_WARNING},
+	    {"log_level=notice", PANEFS_LOG_NOTICE},
+	    {"log_level=info", PANEFS_LOG_INFO},
+	    {"log_level=debug", PANEFS_LOG_DEBUG},
+	    /* The last wins. */
+	    {"log_level=debug,log_level=error", PANEFS_LOG_ERR},
+	    /* From an fstab line. */
+	    {"defaults,_netdev,log_level=info", PANEFS_LOG_INFO},
+	};
+	struct panefs_options o;
+	const char *pass;
+	size_t i;
+
+	(void)state;
+	/* Syslog's numbers, which are also libfuse's FUSE_LOG_*. */
+	assert_int_equal(PANEFS_LOG_ERR, 3);
+	assert_int_equal(PANEFS_LOG_WARNING, 4);
+	assert_int_equal(PANEFS_LOG_NOTICE, 5);
+	assert_int_equal(PANEFS_LOG_INFO, 6);
+	assert_int_equal(PANEFS_LOG_DEBUG, 7);
+
+	/* Default: notice. -f alone changes no level. */
+	parse_ok(ARGV("src", "mnt"), &o);
+	assert_int_equal(o.log_level, PANEFS_LOG_NOTICE);
+	panefs_options_free(&o);
+	parse_ok(ARGV("-f", "src", "mnt"), &o);
+	assert_int_equal(o.log_level, PANEFS_LOG_NOTICE);
+	panefs_options_free(&o);
+
+	for (i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		pass = parse_ok(ARGV("-o", good[i].opt, "src", "mnt"), &o);
+		if (o.log_level != good[i].level)
+			print_error("-o %s gave level %d\n", good[i].opt,
+				    o.log_level);
+		assert_int_equal(o.log_level, good[i].level);
+		/* Ours alone: nothing for libfuse, no -f implied. */
+		assert_string_equal(pass, "subtype=panefs");
+		assert_false(o.foreground);
+		assert_false(o.debug);
+		panefs_options_free(&o);
+	}
+
+	/* -d and -o debug mean debug output, whatever log_level says. */
+	parse_ok(ARGV("-d", "src", "mnt"), &o);
+	assert_int_equal(o.log_level, PANEFS_LOG_DEBUG);
+	assert_true(o.foreground);
+	panefs_options_free(&o);
+	parse_ok(ARGV("-o", "log_level=error", "-d", "src", "mnt"), &o);
+	assert_int_equal(o.log_level, PANEFS_LOG_DEBUG);
+	panefs_options_free(&o);
+	pass =
+	    parse_ok(ARGV("-o", "debug,log_level=warning", "src", "mnt"), &o);
+	assert_int_equal(o.log_level, PANEFS_LOG_DEBUG);
+	assert_true(o.foreground);
+	assert_string_equal(pass, "debug,subtype=panefs");
+	panefs_options_free(&o);
+
+	/* Bad values: one line naming the value and the choices. */
+	parse_bad(ARGV("-o", "log_level=loud", "a", "b"),
+		  "bad log_level 'loud' (error, warning, notice, info or "
+		  "debug)");
+	parse_bad(ARGV("-o", "log_level=", "a", "b"), "bad log_level ''");
+	parse_bad(ARGV("-o", "log_level=DEBUG", "a", "b"),
+		  "bad log_level 'DEBUG'");
+	parse_bad(ARGV("-o", "log_level=7", "a", "b"), "bad log_level '7'");
+	parse_bad(ARGV("-o", "log_level=err", "a", "b"), "bad log_level 'err'");
+	parse_bad(ARGV("-o", "log_level=debug ", "a", "b"),
+		  "bad log_level 'debug '");
+	parse_bad(ARGV("-o", "log_level", "a", "b"),
+		  "option 'log_level' needs a value (log_level=LEVEL)");
+	/* A bad level wins over -d (the input is still wrong). */
+	parse_bad(ARGV("-d", "-o", "log_level=x", "a", "b"),
+		  "bad log_level 'x'");
+}
+
+static void test_stats_file(void **state)
+{
+	struct panefs_options o;
+	const char *pass;
+
+	(void)state;
+	parse_ok(ARGV("src", "mnt"), &o);
+	assert_null(o.stats_file);
+	panefs_options_free(&o);
+
+	pass = parse_ok(
+	    ARGV("-o", "stats_file=/var/lib/prom/panefs.prom", "src", "mnt"),
+	    &o);
+	assert_string_equal(o.stats_file, "/var/lib/prom/panefs.prom");
+	assert_string_equal(pass, "subtype=panefs"); /* ours alone */
+	panefs_options_free(&o);
+	assert_null(o.stats_file);
+
+	/* Relative paths are kept as given (main.c resolves them). */
+	parse_ok(ARGV("-ostats_file=rel/x.prom", "src", "mnt"), &o);
+	assert_string_equal(o.stats_file, "rel/x.prom");
+	panefs_options_free(&o);
+
+	/* The last wins; "\," is a comma in the path. */
+	parse_ok(
+	    ARGV("-o", "stats_file=/a,stats_file=/b\\,c.prom", "src", "mnt"),
+	    &o);
+	assert_string_equal(o.stats_file, "/b,c.prom");
+	panefs_options_free(&o);
+
+	/* With the other options of an fstab line. */
+	pass = parse_ok(ARGV("-o",
+			     "defaults,window=1M,stats_file=/run/p.prom,"
+			     "log_level=warning,allow_other",
+			     "src", "mnt"),
+			&o);
+	assert_string_equal(o.stats_file, "/run/p.prom");
+	assert_int_equal(o.log_level, PANEFS_LOG_WARNING);
+	assert_string_equal(pass,
+			    "allow_other,default_permissions,subtype=panefs");
+	panefs_options_free(&o);
+
+	parse_bad(ARGV("-o", "stats_file=", "a", "b"),
+		  "option 'stats_file' needs a PATH (stats_file=PATH)");
+	parse_bad(ARGV("-o", "stats_file", "a", "b"),
+		  "option 'stats_file' needs a value (stats_file=PATH)");
+	/* An error after the path was copied leaks nothing (ASan). */
+	parse_bad(ARGV("a", "-o", "stats_file=s.prom", "b", "c"),
+		  "unexpected argument 'c'");
+	parse_bad(ARGV("-o", "stats_file=s.prom,log_level=no", "a", "b"),
+		  "bad log_level 'no'");
+}
+
 static void test_error_buffer(void **state)
 {
 	struct panefs_options o;
@@ -605,6 +743,9 @@ static void test_usage(void **state)
 	    "\\,",
 	    "fstab",
 	    "Exit status",
+	    "stats_file=PATH",
+	    "log_level=LEVEL",
+	    "notice (default)",
 	};
 	const char *u = panefs_usage();
 	char def[64];
@@ -652,6 +793,8 @@ int main(void)
 	    cmocka_unit_test(test_errors),
 	    cmocka_unit_test(test_error_buffer),
 	    cmocka_unit_test(test_usage),
+	    cmocka_unit_test(test_log_level),
+	    cmocka_unit_test(test_stats_file),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
