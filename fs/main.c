@@ -194,6 +194,9 @@ out:
 /* libfuse's log hook: every fuse_log() (ours and libfuse's) goes through
  * log.c's level filter to stderr, or to syslog once daemonized. */
 static void log_hook(enum fuse_log_level level, const char *fmt, va_list ap)
+    __attribute__((format(printf, 2, 0)));
+
+static void log_hook(enum fuse_log_level level, const char *fmt, va_list ap)
 {
 	plog_vlog((int)level, fmt, ap);
 }
