@@ -124,6 +124,15 @@ static ssize_t fd_rest(struct backing *b, char *buf, size_t n, uint64_t pos,
 	return done;
 }
 
+/* The most bytes a read of n at off may return: 0 when off lies past
+ * what off_t can address in the backing file, at most SSIZE_MAX. */
+static size_t read_clamp(const struct extent *e, size_t n, uint64_t off)
+{
+	if (off >= OFF_LIMIT || e->base > OFF_LIMIT - off)
+		return 0;
+	return n > SSIZE_MAX ? SSIZE_MAX : n;
+}
+
 ssize_t extent_read(struct panefs *fs, const struct extent *e, void *buf,
 		    size_t n, uint64_t off)
 {
@@ -133,9 +142,8 @@ ssize_t extent_read(struct panefs *fs, const struct extent *e, void *buf,
 	int fault = 0;
 	ssize_t ret, rest;
 
-	if (n > SSIZE_MAX)
-		n = SSIZE_MAX;
-	if (off >= OFF_LIMIT || e->base > OFF_LIMIT - off) {
+	n = read_clamp(e, n, off);
+	if (n == 0) {
 		ret = 0;
 		goto out;
 	}
@@ -253,9 +261,8 @@ ssize_t extent_read_pin(struct panefs *fs, const struct extent *e, size_t n,
 	ssize_t ret;
 
 	*count = 0;
-	if (n > SSIZE_MAX)
-		n = SSIZE_MAX;
-	if (off >= OFF_LIMIT || e->base > OFF_LIMIT - off) {
+	n = read_clamp(e, n, off);
+	if (n == 0) {
 		ret = 0;
 		goto out;
 	}
