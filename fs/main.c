@@ -39,6 +39,7 @@
 #include "ops_i.h"
 #include "util.h"
 #include "panefs/backing.h"
+#include "panefs/bdi.h"
 #include "panefs/daemon.h"
 #include "panefs/inode.h"
 #include "panefs/log.h"
@@ -466,6 +467,28 @@ static void log_start(const struct panefs *fs, const char *source,
 				 o->fuse_argv[i]);
 }
 
+/* Raise the kernel's read-ahead for the new mount (bdi.h). Not fatal:
+ * without root the kernel's 128K stays, said at info level unless the
+ * option was given. */
+static void set_readahead(const struct panefs_options *o,
+			  const char *mountpoint)
+{
+	dev_t dev;
+	int rc;
+
+	if (!o->readahead)
+		return;
+	rc = bdi_mount_dev("/proc/self/mountinfo", mountpoint, &dev);
+	if (rc == 0)
+		rc = bdi_set_readahead("/sys/class/bdi", dev, o->readahead);
+	if (rc < 0)
+		fuse_log(o->readahead_given ? FUSE_LOG_WARNING : FUSE_LOG_INFO,
+			 "panefs: cannot set readahead=%llu on %s: %s; the "
+			 "kernel's default stays\n",
+			 (unsigned long long)o->readahead, mountpoint,
+			 strerror(-rc));
+}
+
 static int run_loop(struct fuse_session *se, const struct panefs_options *o)
 {
 	struct fuse_loop_config *cfg;
@@ -620,6 +643,8 @@ int main(int argc, char *argv[])
 	if (daemon_ready(&dc) < 0)
 		goto out_unmount;
 	log_start(&fs, source, mountpoint);
+	/* Before the loop answers INIT (bdi.h). */
+	set_readahead(&fs.opt, mountpoint);
 	ops_stats_file_start(&fs); /* a thread: only after the fork */
 
 	rc = run_loop(se, &fs.opt);

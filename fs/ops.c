@@ -220,7 +220,7 @@ out:
 
 static void pl_init(void *userdata, struct fuse_conn_info *conn)
 {
-	(void)userdata;
+	struct panefs *fs = userdata;
 
 	if (conn->capable & FUSE_CAP_READDIRPLUS)
 		conn->want |= FUSE_CAP_READDIRPLUS;
@@ -228,13 +228,20 @@ static void pl_init(void *userdata, struct fuse_conn_info *conn)
 		conn->want |= FUSE_CAP_READDIRPLUS_AUTO;
 	if (conn->capable & FUSE_CAP_PARALLEL_DIROPS)
 		conn->want |= FUSE_CAP_PARALLEL_DIROPS;
+	/* Open files: the kernel drops its cache when a refreshed mtime or
+	 * size differs (kcache.h has the rule across opens). */
+	if (conn->capable & FUSE_CAP_AUTO_INVAL_DATA)
+		conn->want |= FUSE_CAP_AUTO_INVAL_DATA;
 	/* See the header for why each of these stays off. */
 	conn->want &= ~(FUSE_CAP_WRITEBACK_CACHE | FUSE_CAP_POSIX_LOCKS |
 			FUSE_CAP_FLOCK_LOCKS | FUSE_CAP_HANDLE_KILLPRIV |
 			FUSE_CAP_EXPORT_SUPPORT);
-	/* libfuse caps this to its buffer (256 pages) and max_readahead to
-	 * what the kernel offered; the offer is left as is (the largest). */
+	/* libfuse caps this to its buffer (256 pages). */
 	conn->max_write = PANEFS_MAX_WRITE;
+	/* The kernel keeps min(its read-ahead, this): main.c raised its own
+	 * before this INIT (bdi.h); 0 leaves the offer. */
+	if (fs->opt.readahead)
+		conn->max_readahead = (unsigned)fs->opt.readahead;
 }
 
 static void pl_destroy(void *userdata)

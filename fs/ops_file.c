@@ -54,6 +54,7 @@
 #include "panefs/backing.h"
 #include "panefs/extent.h"
 #include "panefs/inode.h"
+#include "panefs/kcache.h"
 #include "panefs/node.h"
 #include "panefs/panefs.h"
 #include "panefs/wcache.h"
@@ -68,6 +69,7 @@
 
 struct pfile {
 	struct backing *b;
+	struct inode *node; /* the opened inode (a chunk's or view's own) */
 	struct extent ext;
 	int flags; /* open(2) flags of this handle */
 };
@@ -130,6 +132,14 @@ static inline struct pfile *fi_pf(const struct fuse_file_info *fi)
 static bool flags_write(int flags)
 {
 	return (flags & O_ACCMODE) != O_RDONLY || (flags & O_TRUNC);
+}
+
+/* A handle that could write moved the file's mtime: the next open must
+ * not trust the kernel's cache by the stamp (kcache.h). */
+static void pf_forget_stamp(struct pfile *pf)
+{
+	if (flags_write(pf->flags))
+		kcache_forget(pf->node);
 }
 
 /*
@@ -216,6 +226,7 @@ int pf_attach(struct panefs *fs, struct inode *in, int fd,
 	pf->ext.length = nf.length;
 	pf->ext.grow = nf.grow;
 	pf->flags = fi->flags;
+	pf->node = in;
 
 	/*
 	 * With atomic_o_trunc the kernel sends O_TRUNC here instead of a
@@ -231,9 +242,9 @@ int pf_attach(struct panefs *fs, struct inode *in, int fd,
 	}
 
 	fi->fh = (uintptr_t)pf;
-	/* The kernel's page cache of this file is not kept across opens:
-	 * the backing file may change outside the mount. */
-	fi->keep_cache = 0;
+	/* The kernel's page cache of this file survives the open only if
+	 * the backing file has not changed since the last one (kcache.h). */
+	fi->keep_cache = !nf.direct && kcache_open(in, pf->b->wf.fd);
 	fi->direct_io = nf.direct;
 	/* flush() only settles the mtime of written files. */
 	fi->noflush = !want_write;
@@ -256,6 +267,7 @@ void pf_detach(struct panefs *fs, struct fuse_file_info *fi)
 	if (!pf)
 		return;
 	fi->fh = 0;
+	pf_forget_stamp(pf);
 	backing_release(fs, pf->b);
 	free(pf);
 }
@@ -434,6 +446,7 @@ void pf_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 
 	count_req(req, STATS_OP_RELEASE);
 	backing_touch_if_dirty(pf->b);
+	pf_forget_stamp(pf);
 	backing_release(req_fs(req), pf->b);
 	free(pf);
 	reply_err(req, 0);

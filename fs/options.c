@@ -383,9 +383,9 @@ static int one_option(struct parse_state *ps, char *opt, const char *raw,
 
 	/* Ours, with a value. */
 	if (strcmp(opt, "window") == 0 || strcmp(opt, "cache") == 0 ||
-	    strcmp(opt, "split") == 0 || strcmp(opt, "views") == 0 ||
-	    strcmp(opt, "stats_file") == 0 || strcmp(opt, "log_level") == 0 ||
-	    strcmp(opt, "max_threads") == 0 ||
+	    strcmp(opt, "readahead") == 0 || strcmp(opt, "split") == 0 ||
+	    strcmp(opt, "views") == 0 || strcmp(opt, "stats_file") == 0 ||
+	    strcmp(opt, "log_level") == 0 || strcmp(opt, "max_threads") == 0 ||
 	    strcmp(opt, "max_idle_threads") == 0) {
 		if (!val) {
 			set_err(ps, "option '%s' needs a value (%s=%s)", opt,
@@ -396,6 +396,14 @@ static int one_option(struct parse_state *ps, char *opt, const char *raw,
 			return opt_size(ps, opt, val, &o->window);
 		if (strcmp(opt, "cache") == 0)
 			return opt_size(ps, opt, val, &o->cache);
+		if (strcmp(opt, "readahead") == 0) {
+			o->readahead_given = true;
+			/* 0 (in any unit) is allowed: the kernel's own. */
+			if (panefs_parse_size(val, &o->readahead) == 0 &&
+			    o->readahead == 0)
+				return 0;
+			return opt_size(ps, opt, val, &o->readahead);
+		}
 		if (strcmp(opt, "split") == 0)
 			return opt_size(ps, opt, val, &o->split);
 		if (strcmp(opt, "max_threads") == 0)
@@ -548,6 +556,11 @@ static int finish(struct parse_state *ps)
 			(unsigned long long)o->cache);
 		return -EINVAL;
 	}
+	if (o->readahead > PANEFS_READAHEAD_MAX) {
+		set_err(ps, "readahead (%llu bytes) is larger than 1G",
+			(unsigned long long)o->readahead);
+		return -EINVAL;
+	}
 	if (o->split && o->views) {
 		set_err(ps, "split= and views= cannot be used together");
 		return -EINVAL;
@@ -629,6 +642,7 @@ int panefs_parse_args(int argc, char **argv, struct panefs_options *o,
 	o->window = PANEFS_DEFAULT_WINDOW;
 	o->log_level = PANEFS_LOG_NOTICE;
 	o->cache = PANEFS_DEFAULT_CACHE;
+	o->readahead = PANEFS_DEFAULT_READAHEAD;
 
 	/* -h and -V win over everything else on the line, even errors. */
 	for (i = 1; i < argc && strcmp(argv[i], "--") != 0; i++) {
@@ -725,10 +739,11 @@ static pthread_once_t usage_once = PTHREAD_ONCE_INIT;
 
 static void make_usage(void)
 {
-	char win[32], cache[32];
+	char win[32], cache[32], ra[32];
 
 	fmt_size(win, sizeof(win), PANEFS_DEFAULT_WINDOW);
 	fmt_size(cache, sizeof(cache), PANEFS_DEFAULT_CACHE);
+	fmt_size(ra, sizeof(ra), PANEFS_DEFAULT_READAHEAD);
 	/* clang-format off */
 	snprintf(usage_text, sizeof(usage_text),
 "panefs options:\n"
@@ -741,6 +756,9 @@ static void make_usage(void)
 "                           (default %s)\n"
 "    -o cache=SIZE          most bytes mapped at once (default %s);\n"
 "                           must be at least the window\n"
+"    -o readahead=SIZE      the kernel's read-ahead for this mount\n"
+"                           (default %s; 0 leaves the kernel's 128K;\n"
+"                           needs root: written to /sys/class/bdi)\n"
 "    -o ro                  read-only mount (passed on to the kernel too);\n"
 "                           rw undoes it\n"
 "    -o split=SIZE          split mode: each regular file is a directory\n"
@@ -785,7 +803,7 @@ static void make_usage(void)
 "\n"
 "Exit status: 0 after a clean unmount (or SIGTERM/SIGINT), 1 when mounting\n"
 "or serving failed, 2 on bad input (nothing is mounted then).\n",
-		 win, cache, PANEFS_STATS_INTERVAL);
+		 win, cache, ra, PANEFS_STATS_INTERVAL);
 	/* clang-format on */
 }
 

@@ -62,6 +62,10 @@ struct inode {
 	/* Protected by lock. */
 	pthread_mutex_t lock;
 	struct backing *backing;  /* shared open data; NULL when not open */
+	/* The backing file at the last open (kcache.h); valid if stamped. */
+	bool stamped;
+	uint64_t stamp_size;
+	struct timespec stamp_mtime, stamp_ctime;
 };
 
 int inode_table_init(struct panefs *fs);   /* needs fs->source_fd */

@@ -14,6 +14,8 @@
 
 #define PANEFS_DEFAULT_WINDOW (1ULL << 20)   /* 1 MiB */
 #define PANEFS_DEFAULT_CACHE (256ULL << 20)  /* 256 MiB */
+#define PANEFS_DEFAULT_READAHEAD (1ULL << 20) /* 1 MiB */
+#define PANEFS_READAHEAD_MAX (1ULL << 30)
 #define PANEFS_STATS_INTERVAL 5             /* seconds between stats_file rewrites */
 
 /* log_level=: syslog's levels (and FUSE_LOG_*'s numbers). */
@@ -30,6 +32,8 @@ struct panefs_options {
 	char *mountpoint;
 	uint64_t window;   /* bytes, before rounding to the granularity */
 	uint64_t cache;    /* budget in bytes */
+	uint64_t readahead;   /* kernel read-ahead in bytes; 0 = kernel's */
+	bool readahead_given; /* readahead= was on the command line */
 	uint64_t split;    /* 0 = not split mode */
 	char *views;       /* NULL = not views mode */
 	char *stats_file;  /* NULL = none */

@@ -22,7 +22,12 @@
 #     after activity, always complete and valid while being rewritten, a
 #     last time at unmount, no temporary left; a path that cannot be
 #     written -> exit 2, one line, nothing mounted;
-#   - the same on the root in views mode (synthetic root) and split mode.
+#   - the same on the root in views mode (synthetic root) and split mode;
+#   - kcache.h: a re-open of an unchanged file is served from the kernel's
+#     page cache (no read request); an outside overwrite of the same size,
+#     or a writer's close, makes the next open read from the daemon again;
+#   - readahead=: the mount's read_ahead_kb is 1024 by default, 4096 with
+#     readahead=4M, the kernel's 128 with readahead=0.
 . "$(dirname "$0")/lib.sh"
 need_panefs "reads panefs's own stats"
 [ "$(id -u)" = 0 ] || skip "needs root (allow_other, setpriv to another uid)"
@@ -96,6 +101,10 @@ step "getfattr gives a valid exposition" -- \
 	bash -c 'getfattr --absolute-names --only-values -n user.panefs.stats "$1" |
 		python3 "$2" validate -' _ "$MNT" "$ST"
 sp "figures of a cold and a warm read" read "$MNT" "$MNT/f8" $MiB
+sp "the kernel's page cache across opens" kcache "$MNT" "$MNT/f8" "$SRC/f8"
+# readahead=: the mount's read_ahead_kb (bdi.h), 1M unless told
+check_eq "read_ahead_kb by default" 1024 \
+	"$(cat "/sys/class/bdi/$(mountpoint -d "$MNT")/read_ahead_kb")"
 sp "errors by errno" enoent "$MNT"
 sp "user.panefs.cache, bad input, unknown names, probe" control "$MNT" $MiB "$MNT/f8"
 
@@ -172,12 +181,16 @@ final=$(t 10 python3 "$ST" value "$PROM" 'panefs_requests_total{op="getxattr"}')
 note "ok: last rewrite at unmount (getxattr requests $final >= $last)"
 
 # --- a small cache: evictions, bytes within the budget -----------------------
-pfs_mount cache=1M,window=64K
+pfs_mount cache=1M,window=64K,readahead=4M
 sp "cache=1M,window=64K, 16 MiB read" small "$MNT" "$MNT/f16" $((64 * KiB)) $MiB
+check_eq "read_ahead_kb with readahead=4M" 4096 \
+	"$(cat "/sys/class/bdi/$(mountpoint -d "$MNT")/read_ahead_kb")"
 pfs_umount
 
 # --- read-only mount: stats readable, the kernel refuses setxattr -------------
-pfs_mount ro
+pfs_mount ro,readahead=0
+check_eq "read_ahead_kb with readahead=0 (the kernel's)" 128 \
+	"$(cat "/sys/class/bdi/$(mountpoint -d "$MNT")/read_ahead_kb")"
 step "ro: stats readable" -- \
 	bash -c 'getfattr --absolute-names --only-values -n user.panefs.stats "$1" |
 		python3 "$2" validate -' _ "$MNT" "$ST"

@@ -240,7 +240,19 @@ static void test_own_options(void **state)
 	assert_true(o.window == 64 << 10);
 	assert_true(o.cache == 1ULL << 30);
 	assert_true(o.split == 4 << 20);
+	assert_true(o.readahead == PANEFS_DEFAULT_READAHEAD);
+	assert_false(o.readahead_given);
 	assert_string_equal(pass, "subtype=panefs");
+	panefs_options_free(&o);
+
+	parse_ok(ARGV("-o", "readahead=8M", "src", "mnt"), &o);
+	assert_true(o.readahead == 8 << 20 && o.readahead_given);
+	panefs_options_free(&o);
+	parse_ok(ARGV("-o", "readahead=0", "src", "mnt"), &o);
+	assert_true(o.readahead == 0 && o.readahead_given);
+	panefs_options_free(&o);
+	parse_ok(ARGV("-o", "readahead=0K", "src", "mnt"), &o);
+	assert_true(o.readahead == 0);
 	panefs_options_free(&o);
 
 	pass =
@@ -513,6 +525,12 @@ static void test_errors(void **state)
 	parse_bad(ARGV("-o", "window=0", "a", "b"), "window= must be greater");
 	parse_bad(ARGV("-o", "cache=0", "a", "b"), "cache= must be greater");
 	parse_bad(ARGV("-o", "split=0", "a", "b"), "split= must be greater");
+	parse_bad(ARGV("-o", "readahead=-1", "a", "b"),
+		  "bad size '-1' for readahead=");
+	parse_bad(ARGV("-o", "readahead=2G", "a", "b"),
+		  "readahead (2147483648 bytes) is larger than 1G");
+	parse_bad(ARGV("-o", "readahead", "a", "b"),
+		  "option 'readahead' needs a value (readahead=SIZE)");
 	parse_bad(
 	    ARGV("-o", "window=2M,cache=1M", "a", "b"),
 	    "window (2097152 bytes) is larger than cache (1048576 bytes)");
@@ -705,6 +723,7 @@ static void test_usage(void **state)
 	    "--version",
 	    "window=SIZE",
 	    "cache=SIZE",
+	    "readahead=SIZE",
 	    "ro",
 	    "rw",
 	    "split=SIZE",
