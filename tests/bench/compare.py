@@ -340,6 +340,8 @@ class Bench:
         self.cfg = dict(MODES[self.mode])
         if a.rounds:
             self.cfg["rounds"] = a.rounds
+        if a.fio_secs:
+            self.cfg["fio_secs"] = a.fio_secs
         self.rows = a.only
         self.data = os.path.abspath(a.data)
         self.src = os.path.join(self.data, "src")
@@ -936,6 +938,7 @@ def main():
     ap.add_argument("--data", default="/var/tmp/panefs-bench")
     ap.add_argument("--only", default="1-8")
     ap.add_argument("--rounds", type=int)
+    ap.add_argument("--fio-secs", type=int)
     ap.add_argument("--panefs")
     ap.add_argument("--panefs-opts", default="")
     ap.add_argument("--systems", default=",".join(SYSTEMS))
@@ -963,6 +966,8 @@ def main():
                          "name some of %s" % ",".join(SYSTEMS))
     if a.rounds is not None and a.rounds < 1:
         raise SystemExit("compare: --rounds must be at least 1")
+    if a.fio_secs is not None and not 1 <= a.fio_secs <= 600:
+        raise SystemExit("compare: --fio-secs must be 1 to 600")
     if not a.panefs or not os.access(a.panefs, os.X_OK):
         raise SystemExit("compare: --panefs PATH (an executable) is needed")
     if not a.out:

@@ -15,6 +15,7 @@
 #   --rounds N    rounds per row (default 3, --quick 1)
 #   --systems L   which systems, native first (default
 #                 native,panefs,bindfs,mergerfs)
+#   --fio-secs N  length of each fio run, rows 3 and 5 (default 20, --quick 3)
 #
 # Environment:
 #   PANEFS=PATH        use this panefs binary instead of building one
@@ -45,7 +46,7 @@ log() { printf 'compare.sh: %s\n' "$*" >&2; }
 die() { log "$*"; exit 2; }
 usage() { sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "$0"; }
 
-quick=0 out= only= data=/var/tmp/panefs-bench rounds= systems=
+quick=0 out= only= data=/var/tmp/panefs-bench rounds= systems= fio_secs=
 while (($#)); do
 	case $1 in
 	--quick) quick=1 ;;
@@ -59,6 +60,8 @@ while (($#)); do
 	--rounds=*) rounds=${1#*=} ;;
 	--systems) systems=${2:?--systems needs a list}; shift ;;
 	--systems=*) systems=${1#*=} ;;
+	--fio-secs) fio_secs=${2:?--fio-secs needs a number}; shift ;;
+	--fio-secs=*) fio_secs=${1#*=} ;;
 	-h | --help) usage; exit 0 ;;
 	*) usage >&2; die "unknown argument: $1" ;;
 	esac
@@ -187,6 +190,7 @@ args=(--data "$data" --panefs "$PANEFS" --panefs-opts "${PANEFS_OPTS:-}"
 [[ -n $only ]] && args+=(--only "$only")
 [[ -n $rounds ]] && args+=(--rounds "$rounds")
 [[ -n $systems ]] && args+=(--systems "$systems")
+[[ -n $fio_secs ]] && args+=(--fio-secs "$fio_secs")
 
 # In the background, so that a signal to this shell runs the trap at once
 # (the trap stops compare.py with SIGTERM, which unmounts as it exits).
