@@ -13,7 +13,7 @@
 #include <stdint.h>
 
 #define PANEFS_DEFAULT_WINDOW (1ULL << 20)   /* 1 MiB */
-#define PANEFS_DEFAULT_CACHE (256ULL << 20)  /* 256 MiB */
+#define PANEFS_DEFAULT_CACHE (1ULL << 30)    /* 1 GiB */
 #define PANEFS_DEFAULT_READAHEAD (1ULL << 20) /* 1 MiB */
 #define PANEFS_READAHEAD_MAX (1ULL << 30)
 #define PANEFS_STATS_INTERVAL 5             /* seconds between stats_file rewrites */

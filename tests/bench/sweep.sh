@@ -5,8 +5,8 @@
 #   bash tests/bench/sweep.sh [--out DIR] [--fio-secs N] [SETTING ...]
 #
 #   SETTING       a panefs -o option to try, e.g. window=64K cache=1G
-#                 (default: window 64K 256K 1M 4M 8M, cache 16M 64M 1G,
-#                 readahead 0 4M; 1M/256M/1M are the defaults' own run)
+#                 (default: window 64K 256K 1M 4M 8M, cache 16M 64M 256M,
+#                 readahead 0 4M; window=1M is the defaults' own run)
 #   --out DIR     one compare.sh result directory per setting, and
 #                 sweep.csv / sweep.txt (default /var/tmp/panefs-bench/sweep-<UTC>)
 #   --fio-secs N  length of each fio run (default 10)
@@ -29,7 +29,7 @@ while (($#)); do
 	shift
 done
 ((${#settings[@]})) || settings=(window=1M window=64K window=256K window=4M
-	window=8M cache=16M cache=64M cache=1G readahead=0 readahead=4M)
+	window=8M cache=16M cache=64M cache=256M readahead=0 readahead=4M)
 out=${out:-/var/tmp/panefs-bench/sweep-$(date -u +%Y%m%dT%H%M%SZ)}
 mkdir -p "$out"
 

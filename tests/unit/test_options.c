@@ -782,8 +782,11 @@ static void test_usage(void **state)
 	snprintf(def, sizeof(def), "(default %lluM)",
 		 (unsigned long long)(PANEFS_DEFAULT_WINDOW >> 20));
 	assert_non_null(strstr(u, def));
-	snprintf(def, sizeof(def), "(default %lluM)",
-		 (unsigned long long)(PANEFS_DEFAULT_CACHE >> 20));
+	snprintf(def, sizeof(def), "(default %lluG)",
+		 (unsigned long long)(PANEFS_DEFAULT_CACHE >> 30));
+	assert_non_null(strstr(u, def));
+	snprintf(def, sizeof(def), "(default %lluM;",
+		 (unsigned long long)(PANEFS_DEFAULT_READAHEAD >> 20));
 	assert_non_null(strstr(u, def));
 	/* Every line fits a terminal. */
 	for (i = 0; u[i];) {
