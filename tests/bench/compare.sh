@@ -19,7 +19,8 @@
 #
 # Environment:
 #   PANEFS=PATH        use this panefs binary instead of building one
-#                      (the build goes to DATA/build, release mode)
+#                      (the build goes to DATA/build-HASH, release mode,
+#                      one directory per source tree)
 #   PANEFS_OPTS=OPTS   extra panefs -o options, e.g. window=4M,cache=512M
 #
 # What it does: installs what is missing from Debian (fio, bindfs, mergerfs,
@@ -116,7 +117,9 @@ log "data in $data ($(df --output=fstype "$data" | tail -n 1); $(df -h --output=
 # --- panefs ------------------------------------------------------------------
 
 if [[ -z ${PANEFS:-} ]]; then
-	build=$data/build
+	# one build directory per source tree: a build made from another
+	# clone would build that clone's sources
+	build=$data/build-$(printf '%s' "$repo" | md5sum | cut -c1-8)
 	log "building panefs (release) in $build"
 	if [[ -f $build/build.ninja ]]; then
 		timeout 300 meson configure "$build" --buildtype=release -Dtests=false \

@@ -40,8 +40,9 @@ for s in "${settings[@]}"; do
 		--systems native,panefs --fio-secs "$secs" --out "$d" \
 		>"$d.log" 2>&1 || echo "sweep.sh: $s: compare.sh failed (see $d.log)" >&2
 	# the first run built panefs; the others reuse it
-	if [[ -z ${PANEFS:-} && -x /var/tmp/panefs-bench/build/panefs ]]; then
-		export PANEFS=/var/tmp/panefs-bench/build/panefs
+	if [[ -z ${PANEFS:-} ]]; then
+		PANEFS=$(sed -n 's/^panefs: *\([^ ]*\) (.*/\1/p' "$d/machine.txt" 2>/dev/null || true)
+		[[ -x $PANEFS ]] && export PANEFS || unset PANEFS
 	fi
 done
 python3 "$here/sweep_table.py" "$out" "${settings[@]}" | tee "$out/sweep.txt"
