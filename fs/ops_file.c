@@ -317,14 +317,14 @@ static void read_copy(fuse_req_t req, struct panefs *fs, struct pfile *pf,
 }
 
 /* Take one read of the file's copy-path allowance, if it has any. */
-static bool take_copy_turn(struct backing *b)
+static bool take_copy_turn(struct inode *in)
 {
-	unsigned left = __atomic_load_n(&b->copy_reads, __ATOMIC_RELAXED);
+	unsigned left = __atomic_load_n(&in->copy_reads, __ATOMIC_RELAXED);
 
 	while (left) {
-		if (__atomic_compare_exchange_n(&b->copy_reads, &left, left - 1,
-						false, __ATOMIC_RELAXED,
-						__ATOMIC_RELAXED))
+		if (__atomic_compare_exchange_n(
+			&in->copy_reads, &left, left - 1, false,
+			__ATOMIC_RELAXED, __ATOMIC_RELAXED))
 			return true;
 	}
 	return false;
@@ -339,7 +339,8 @@ static void reply_faulted(struct panefs *fs, struct backing *b, fuse_ino_t ino,
 
 	nth = __atomic_add_fetch(&st_reply_efault, 1, __ATOMIC_RELAXED);
 
-	__atomic_store_n(&b->copy_reads, PF_COPY_AFTER_FAULT, __ATOMIC_RELAXED);
+	__atomic_store_n(&b->inode->copy_reads, PF_COPY_AFTER_FAULT,
+			 __ATOMIC_RELAXED);
 	backing_refresh(fs, b);
 	/* A reader got EIO: a notice, but only the 1st, 2nd, 4th, 8th ...
 	 * (a truncation race can fault many replies); log_level=info for
@@ -369,7 +370,7 @@ void pf_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		reply_err(req, EINVAL);
 		return;
 	}
-	if (take_copy_turn(pf->b))
+	if (take_copy_turn(pf->b->inode))
 		goto copy;
 	/* Our own reference: the pfile may be released once we replied. */
 	b = backing_peek(fs, pf->b->inode);

@@ -25,8 +25,6 @@ struct backing {
 	uint64_t size;            /* cached size: atomic loads; stores under lock */
 	unsigned refs;            /* open handles; protected by inode->lock */
 	int mtime_dirty;          /* atomic: written since the last touch */
-	unsigned copy_reads;      /* atomic: reads to serve by copying, not
-				     zero-copy (ops_file.c, after a fault) */
 	unsigned zc_replies;      /* atomic: zero-copy replies in flight */
 	unsigned zc_block;        /* atomic: shrinks waiting for them; while
 				     non-zero, reads copy instead */

@@ -62,6 +62,11 @@ struct inode {
 	/* Protected by lock. */
 	pthread_mutex_t lock;
 	struct backing *backing;  /* shared open data; NULL when not open */
+	/* Atomic: reads of this file to serve by copying, not zero-copy
+	 * (ops_file.c, after a reply faulted). On the inode, not the
+	 * backing, so that it outlives the open that faulted. */
+	unsigned copy_reads;
+
 	/* The backing file at the last open (kcache.h); valid if stamped. */
 	bool stamped;
 	uint64_t stamp_size;

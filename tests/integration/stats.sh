@@ -181,10 +181,8 @@ final=$(t 10 python3 "$ST" value "$PROM" 'panefs_requests_total{op="getxattr"}')
 note "ok: last rewrite at unmount (getxattr requests $final >= $last)"
 
 # --- a small cache: evictions, bytes within the budget -----------------------
-pfs_mount cache=1M,window=64K,readahead=4M
+pfs_mount cache=1M,window=64K
 sp "cache=1M,window=64K, 16 MiB read" small "$MNT" "$MNT/f16" $((64 * KiB)) $MiB
-check_eq "read_ahead_kb with readahead=4M" 4096 \
-	"$(cat "/sys/class/bdi/$(mountpoint -d "$MNT")/read_ahead_kb")"
 pfs_umount
 
 # --- read-only mount: stats readable, the kernel refuses setxattr -------------
@@ -200,8 +198,10 @@ pfs_umount
 
 # --- views mode: the root is synthetic ---------------------------------------
 printf 'v1 f8 4096 1M\nsub/v2 f16 0 -\n' >"$PFS_TMP/t.views"
-pfs_mount views="$PFS_TMP/t.views"
+pfs_mount views="$PFS_TMP/t.views",readahead=4M
 sp "views: stats on the synthetic root" views "$MNT" v1 $MiB
+check_eq "read_ahead_kb with readahead=4M" 4096 \
+	"$(cat "/sys/class/bdi/$(mountpoint -d "$MNT")/read_ahead_kb")"
 pfs_umount
 
 # --- split mode ---------------------------------------------------------------
