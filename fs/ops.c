@@ -37,7 +37,13 @@
  * what sqlite needs), no HANDLE_KILLPRIV (data goes through mmap, which
  * never clears set-ID bits, so the kernel must do it), no EXPORT_SUPPORT
  * (node ids are inode addresses; an NFS file handle could bring one back
- * after FORGET freed it).
+ * after FORGET freed it), no AUTO_INVAL_DATA (libfuse's default): every
+ * write moves the mtime, so the next read's attribute refresh dropped the
+ * whole page cache of the file, and a read-ahead racing an in-place write
+ * of another thread (its page already unlocked, its WRITE not yet applied
+ * by another daemon thread) could cache the bytes from before the write
+ * for good (seen by tests/integration/concur.sh). Size changes still drop
+ * the cache; kcache.h has the rule across opens.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -228,14 +234,10 @@ static void pl_init(void *userdata, struct fuse_conn_info *conn)
 		conn->want |= FUSE_CAP_READDIRPLUS_AUTO;
 	if (conn->capable & FUSE_CAP_PARALLEL_DIROPS)
 		conn->want |= FUSE_CAP_PARALLEL_DIROPS;
-	/* Open files: the kernel drops its cache when a refreshed mtime or
-	 * size differs (kcache.h has the rule across opens). */
-	if (conn->capable & FUSE_CAP_AUTO_INVAL_DATA)
-		conn->want |= FUSE_CAP_AUTO_INVAL_DATA;
 	/* See the header for why each of these stays off. */
 	conn->want &= ~(FUSE_CAP_WRITEBACK_CACHE | FUSE_CAP_POSIX_LOCKS |
 			FUSE_CAP_FLOCK_LOCKS | FUSE_CAP_HANDLE_KILLPRIV |
-			FUSE_CAP_EXPORT_SUPPORT);
+			FUSE_CAP_EXPORT_SUPPORT | FUSE_CAP_AUTO_INVAL_DATA);
 	/* libfuse caps this to its buffer (256 pages). */
 	conn->max_write = PANEFS_MAX_WRITE;
 	/* The kernel keeps min(its read-ahead, this): main.c raised its own

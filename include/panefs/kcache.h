@@ -9,9 +9,9 @@
  * only when the stamp still matches (FOPEN_KEEP_CACHE). Writes through the
  * mount keep the kernel's cache coherent themselves, but they move mtime:
  * the release of a handle opened for writing forgets the stamp, so the next
- * open starts clean. For files that stay open, FUSE_CAP_AUTO_INVAL_DATA
- * makes the kernel drop the cache when a refreshed mtime or size differs
- * (within the attribute timeout).
+ * open starts clean. For files that stay open, the kernel drops the cache
+ * when a refreshed size differs; a same-size change made outside the mount
+ * is seen at the next open (AUTO_INVAL_DATA is off: see ops.c).
  *
  * The stamp lives in struct inode under in->lock. No FUSE in here.
  */
