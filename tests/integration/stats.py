@@ -156,13 +156,17 @@ def drop(fd):
     os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
 
 
-def read_all(fd, size):
+def read_all(fd, size, every_4m=None):
+    """pread fd in 1 MiB pieces up to size; calls every_4m() after each
+    4 MiB. Returns the bytes read."""
     got = 0
     while got < size:
         b = os.pread(fd, 1 * MiB, got)
         if not b:
             break
         got += len(b)
+        if every_4m and got % (4 * MiB) == 0:
+            every_4m()
     return got
 
 
@@ -282,15 +286,10 @@ def cmd_small(mnt, path, window, budget):
         s0 = stats(mnt)
         expect("budget is cache=", s0["panefs_cache_budget_bytes"] == budget,
                "%d" % s0["panefs_cache_budget_bytes"])
-        top = 0
-        got = 0
-        while got < size:
-            b = os.pread(fd, 1 * MiB, got)
-            if not b:
-                break
-            got += len(b)
-            if got % (4 * MiB) == 0:
-                top = max(top, stats(mnt)["panefs_cache_bytes"])
+        samples = [0]
+        read_all(fd, size,
+                 lambda: samples.append(stats(mnt)["panefs_cache_bytes"]))
+        top = max(samples)
         s1 = stats(mnt)
     finally:
         os.close(fd)
