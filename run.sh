@@ -26,27 +26,7 @@ deps=(
 )
 
 log() { printf '%s\n' "$*" >&2; }
-
-install_deps() {
-	local missing=() item what pkg
-	for item in "${deps[@]}"; do
-		what=${item%%:*}
-		pkg=${item##*:}
-		if [[ $what == /* ]]; then
-			[[ -e $what ]] && continue
-		else
-			command -v "$what" >/dev/null 2>&1 && continue
-		fi
-		missing+=("$pkg")
-	done
-	((${#missing[@]})) || return 0
-	log "run.sh: installing ${missing[*]}"
-	local sudo=()
-	((EUID == 0)) || sudo=(sudo)
-	"${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -qq
-	"${sudo[@]}" env DEBIAN_FRONTEND=noninteractive \
-		apt-get install -y -qq --no-install-recommends "${missing[@]}"
-}
+. "$here/tests/install_deps.sh"
 
 # setup DIR [meson options...]: configure once, reconfigure when options change.
 setup() {
@@ -110,7 +90,7 @@ make_demo() {
 }
 
 main() {
-	install_deps
+	install_deps run.sh "${deps[@]}"
 	if [[ ${1:-} == --test ]]; then
 		run_tests
 		return

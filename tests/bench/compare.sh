@@ -79,28 +79,10 @@ if [[ -z ${PANEFS:-} ]]; then
 		/usr/include/fuse3/fuse_lowlevel.h:libfuse3-dev)
 fi
 
-install_deps() {
-	local missing=() item what pkg sudo=()
-	for item in "${deps[@]}"; do
-		what=${item%%:*} pkg=${item##*:}
-		if [[ $what == /* ]]; then
-			[[ -e $what ]] && continue
-		else
-			command -v "$what" >/dev/null 2>&1 && continue
-		fi
-		missing+=("$pkg")
-	done
-	((${#missing[@]})) || return 0
-	log "installing ${missing[*]}"
-	((EUID == 0)) || sudo=(sudo)
-	timeout 600 "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive \
-		apt-get update -qq
-	timeout 1200 "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive \
-		apt-get install -y -qq --no-install-recommends "${missing[@]}"
-}
+. "$repo/tests/install_deps.sh"
 
 [[ -c /dev/fuse ]] || die "/dev/fuse is missing: FUSE cannot mount here"
-install_deps
+install_deps compare.sh "${deps[@]}"
 
 # --- the data directory: a local disk, never tmpfs ---------------------------
 
